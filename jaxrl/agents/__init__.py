@@ -1,0 +1,47 @@
+"""Agents by name. ``make(algo, env, ...)`` builds any of them on any compatible env."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+from jaxrl.agents import tabular
+from jaxrl.core.agent import Agent
+from jaxrl.core.hparams import unknown_name_error
+from jaxrl.envs import make_env
+
+
+@dataclasses.dataclass(frozen=True)
+class AlgorithmSpec:
+    make: Callable[..., Agent]  # (env, env_params, config) -> Agent
+    config_cls: type
+    default_hparams: dict[str, float]
+    summary: str
+
+
+ALGORITHMS: dict[str, AlgorithmSpec] = {
+    "q_learning": AlgorithmSpec(tabular.make_q_learning, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular Q-learning (off-policy TD control)"),
+    "sarsa": AlgorithmSpec(tabular.make_sarsa, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular SARSA (on-policy TD control)"),
+    "expected_sarsa": AlgorithmSpec(tabular.make_expected_sarsa, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular Expected SARSA"),
+    "dyna_q": AlgorithmSpec(tabular.make_dyna_q, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular Dyna-Q (Q-learning + model-based planning)"),
+}
+
+
+def spec(algo: str) -> AlgorithmSpec:
+    if algo not in ALGORITHMS:
+        raise unknown_name_error("algorithm", algo, list(ALGORITHMS))
+    return ALGORITHMS[algo]
+
+
+def make(algo: str, env: str | Any, env_params: Any = None, config: Any = None, **env_kwargs: Any) -> Agent:
+    """Build agent ``algo`` on ``env`` (an env id, or a gymnax env with its ``env_params``)."""
+    algorithm = spec(algo)
+    if isinstance(env, str):
+        env, default_params = make_env(env, **env_kwargs)
+        env_params = default_params if env_params is None else env_params
+    elif env_params is None:
+        env_params = env.default_params
+    return algorithm.make(env, env_params, config)
+
+
+__all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "make", "spec", "tabular"]

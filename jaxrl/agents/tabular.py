@@ -1,0 +1,304 @@
+"""Tabular agents: Q-learning, SARSA, Expected SARSA and Dyna-Q.
+
+One Q-table per seed, ``num_envs`` vectorised envs feeding it. Within a train_step the envs' transitions
+update the table one after another, in env order, each target read from the table as updated so far:
+exactly what a tutorial's one-transition-at-a-time loop would compute.
+
+Targets (``discount = gamma * (1 - terminated)``; bootstrapping reads the *final* observation, so a
+time-limit truncation bootstraps and only a true termination zeroes it):
+
+* Q-learning:      r + discount * max_a Q(s', a)
+* SARSA:           r + discount * Q(s', a'), a' the behaviour policy's next action at s'
+                   (at an episode end, a fresh draw at the final observation)
+* Expected SARSA:  r + discount * sum_a pi(a | s') Q(s', a), pi the behaviour policy
+* Dyna-Q:          Q-learning, then ``planning_steps`` Q-learning updates on transitions replayed
+                   from a learned model (the last outcome seen for each (s, a); sampled uniformly
+                   among the pairs seen so far, in O(1) per sample).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import Any
+
+import chex
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl.core import exploration
+from jaxrl.core.agent import Agent, describe_space, is_discrete
+from jaxrl.core.hparams import ConfigError, resolve_config
+from jaxrl.core.rollout import VecEnv, episode_metrics
+
+RULES = ("q_learning", "sarsa", "expected_sarsa", "dyna_q")
+
+
+# -- config and hyperparameters -------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TabularConfig:
+    """Static choices: they fix the program's shape or structure."""
+
+    num_envs: int = 1
+    exploration: str = "epsilon_greedy"  # "epsilon_greedy" | "boltzmann"
+    epsilon_schedule: str = "constant"  # "constant" | "linear" | "exponential"
+    schedule_unit: str = "steps"  # what the epsilon schedule counts, per env: "steps" | "episodes"
+    planning_steps: int = 0  # Dyna-Q's model updates per real transition (dyna_q defaults to 10)
+
+
+DEFAULT_HPARAMS: dict[str, float] = {
+    "learning_rate": 0.1,  # alpha
+    "gamma": 0.99,
+    "epsilon": 0.1,  # the schedule's start value (the constant, for a constant schedule)
+    "epsilon_end": 0.05,
+    "epsilon_decay": 0.995,  # exponential schedule: factor per count
+    "epsilon_decay_duration": 10_000.0,  # linear schedule: counts from epsilon to epsilon_end
+    "temperature": 1.0,  # Boltzmann exploration
+    "q_init": 0.0,  # initial value of every Q-table entry
+}
+
+
+def _validate(rule: str, env: Any, env_params: Any, config: TabularConfig) -> None:
+    obs_space, action_space = env.observation_space(env_params), env.action_space(env_params)
+    if not (is_discrete(obs_space) and is_discrete(action_space)):
+        raise ConfigError(
+            f"{rule} is tabular: it needs discrete observations and actions, but {env.name} has "
+            f"observations {describe_space(obs_space)} and actions {describe_space(action_space)}. "
+            "Use a deep agent (dqn, ppo, sac, ...) for this env, or a discrete env such as FrozenLake-v1."
+        )
+    if config.num_envs < 1:
+        raise ConfigError(f"num_envs={config.num_envs} must be >= 1")
+    if config.exploration not in ("epsilon_greedy", "boltzmann"):
+        raise ConfigError(f"exploration={config.exploration!r}: choose 'epsilon_greedy' or 'boltzmann'")
+    if config.epsilon_schedule not in exploration.EPSILON_SCHEDULES:
+        raise ConfigError(
+            f"epsilon_schedule={config.epsilon_schedule!r}: choose one of {exploration.EPSILON_SCHEDULES}"
+        )
+    if config.schedule_unit not in ("steps", "episodes"):
+        raise ConfigError(f"schedule_unit={config.schedule_unit!r}: choose 'steps' or 'episodes'")
+    if rule == "dyna_q" and config.planning_steps < 1:
+        raise ConfigError(f"dyna_q needs planning_steps >= 1, got {config.planning_steps}")
+    if rule != "dyna_q" and config.planning_steps != 0:
+        raise ConfigError(f"planning_steps is Dyna-Q's; use algorithm 'dyna_q' instead of {rule!r}")
+
+
+# -- state ----------------------------------------------------------------------------------------
+@struct.dataclass
+class DynaModel:
+    """The last outcome seen for each (s, a), and the list of pairs seen so far."""
+
+    next_state: jax.Array  # [S, A] int32
+    reward: jax.Array  # [S, A] float32
+    terminated: jax.Array  # [S, A] bool
+    seen: jax.Array  # [S, A] bool
+    pairs: jax.Array  # [S * A] int32: flat s * A + a, in the order first seen
+    num_pairs: jax.Array  # int32
+
+
+@struct.dataclass
+class TabularState:
+    params: jax.Array  # the Q-table [S, A]
+    hparams: dict[str, jax.Array]
+    env_state: Any
+    obs: jax.Array  # [num_envs] int32
+    action: jax.Array  # [num_envs] SARSA's next action, chosen one step ahead (unused by others)
+    episodes: jax.Array  # [num_envs] completed episodes per env
+    steps: jax.Array  # env steps per env so far
+    key: jax.Array
+    model: DynaModel | None
+
+
+# -- pure pieces ----------------------------------------------------------------------------------
+def _epsilon(config: TabularConfig, hparams: dict, count: jax.Array) -> jax.Array:
+    return exploration.epsilon_schedule(
+        config.epsilon_schedule,
+        count,
+        hparams["epsilon"],
+        hparams["epsilon_end"],
+        hparams["epsilon_decay"],
+        hparams["epsilon_decay_duration"],
+    )
+
+
+def _behaviour_action(config: TabularConfig, key: jax.Array, q_values: jax.Array, epsilon: jax.Array, temperature: jax.Array) -> jax.Array:
+    if config.exploration == "boltzmann":
+        return exploration.boltzmann(key, q_values, temperature)
+    return exploration.epsilon_greedy(key, q_values, epsilon)
+
+
+def _behaviour_probs(config: TabularConfig, q_values: jax.Array, epsilon: jax.Array, temperature: jax.Array) -> jax.Array:
+    if config.exploration == "boltzmann":
+        return exploration.boltzmann_probs(q_values, temperature)
+    return exploration.epsilon_greedy_probs(q_values, epsilon)
+
+
+def q_learning_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array) -> jax.Array:
+    """r + discount * max_a Q(s', a)."""
+    chex.assert_rank(q_t, 1)
+    return r_t + discount_t * jnp.max(q_t)
+
+
+def sarsa_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, a_t: jax.Array) -> jax.Array:
+    """r + discount * Q(s', a')."""
+    chex.assert_rank(q_t, 1)
+    return r_t + discount_t * q_t[a_t]
+
+
+def expected_sarsa_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, probs_t: jax.Array) -> jax.Array:
+    """r + discount * sum_a pi(a | s') Q(s', a)."""
+    chex.assert_equal_shape((q_t, probs_t))
+    return r_t + discount_t * probs_t @ q_t
+
+
+def td_update(q: jax.Array, s: jax.Array, a: jax.Array, target: jax.Array, learning_rate: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``Q[s, a] += lr * (target - Q[s, a])``; returns the new table and the TD error."""
+    chex.assert_rank(q, 2)
+    td_error = target - q[s, a]
+    return q.at[s, a].add(learning_rate * td_error), td_error
+
+
+def _model_add(model: DynaModel, num_actions: int, s, a, r, s_next, terminated) -> DynaModel:
+    is_new = ~model.seen[s, a]
+    slot = jnp.minimum(model.num_pairs, model.pairs.shape[0] - 1)
+    pairs = model.pairs.at[slot].set(jnp.where(is_new, s * num_actions + a, model.pairs[slot]))
+    return DynaModel(
+        next_state=model.next_state.at[s, a].set(s_next),
+        reward=model.reward.at[s, a].set(r),
+        terminated=model.terminated.at[s, a].set(terminated),
+        seen=model.seen.at[s, a].set(True),
+        pairs=pairs,
+        num_pairs=model.num_pairs + is_new.astype(jnp.int32),
+    )
+
+
+def _plan(q: jax.Array, model: DynaModel, key: jax.Array, hparams: dict, planning_steps: int) -> jax.Array:
+    """Dyna-Q's planning: Q-learning updates on (s, a) drawn uniformly from the pairs seen."""
+    num_actions = q.shape[1]
+
+    def plan_once(i, q):
+        index = jax.random.randint(jax.random.fold_in(key, i), (), 0, jnp.maximum(model.num_pairs, 1))
+        s, a = jnp.divmod(model.pairs[index], num_actions)
+        discount = hparams["gamma"] * (1.0 - model.terminated[s, a])
+        target = q_learning_target(model.reward[s, a], discount, q[model.next_state[s, a]])
+        return td_update(q, s, a, target, hparams["learning_rate"])[0]
+
+    return jax.lax.fori_loop(0, planning_steps, plan_once, q)
+
+
+# -- the agent ------------------------------------------------------------------------------------
+def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, *, rule: str = "q_learning") -> Agent:
+    """Build a tabular agent (``rule`` one of q_learning, sarsa, expected_sarsa, dyna_q)."""
+    if rule not in RULES:
+        raise ConfigError(f"unknown tabular rule {rule!r}; choose one of {RULES}")
+    defaults = {"planning_steps": 10} if rule == "dyna_q" else {}
+    if not isinstance(config, TabularConfig):
+        config = resolve_config(TabularConfig, {**defaults, **dict(config or {})}, rule)
+    _validate(rule, env, env_params, config)
+    venv = VecEnv(env, env_params, config.num_envs)
+    num_states = env.observation_space(env_params).n
+    num_actions = env.action_space(env_params).n
+    def counts(steps: jax.Array, episodes: jax.Array) -> jax.Array:
+        return episodes if config.schedule_unit == "episodes" else jnp.broadcast_to(steps, episodes.shape)
+
+    def choose(key: jax.Array, q: jax.Array, obs: jax.Array, count: jax.Array, hparams: dict):
+        """Behaviour-policy actions for every env at once: [num_envs]."""
+        epsilon = jnp.broadcast_to(_epsilon(config, hparams, count), (config.num_envs,))
+        return _behaviour_action(config, key, q[obs], epsilon, hparams["temperature"]), epsilon
+
+    def init(key: jax.Array, hparams: dict) -> TabularState:
+        env_key, action_key, key = jax.random.split(key, 3)
+        q = jnp.full((num_states, num_actions), hparams["q_init"], jnp.float32)
+        obs, env_state = venv.reset(env_key)
+        episodes = jnp.zeros(config.num_envs, jnp.int32)
+        steps = jnp.zeros((), jnp.int32)
+        action, _ = choose(action_key, q, obs, counts(steps, episodes), hparams)
+        model = None
+        if rule == "dyna_q":
+            model = DynaModel(
+                next_state=jnp.zeros((num_states, num_actions), jnp.int32),
+                reward=jnp.zeros((num_states, num_actions), jnp.float32),
+                terminated=jnp.zeros((num_states, num_actions), bool),
+                seen=jnp.zeros((num_states, num_actions), bool),
+                pairs=jnp.zeros(num_states * num_actions, jnp.int32),
+                num_pairs=jnp.zeros((), jnp.int32),
+            )
+        return TabularState(q, hparams, env_state, obs, action, episodes, steps, key, model)
+
+    def target(q: jax.Array, r, discount, s_boot, a_boot, epsilon_next, hparams: dict) -> jax.Array:
+        q_next = q[s_boot]
+        if rule == "sarsa":
+            return sarsa_target(r, discount, q_next, a_boot)
+        if rule == "expected_sarsa":
+            probs = _behaviour_probs(config, q_next, epsilon_next, hparams["temperature"])
+            return expected_sarsa_target(r, discount, q_next, probs)
+        return q_learning_target(r, discount, q_next)
+
+    def train_step(state: TabularState) -> tuple[TabularState, dict]:
+        hparams, q = state.hparams, state.params
+        key, act_key, env_key, next_key, boot_key, plan_key = jax.random.split(state.key, 6)
+        count = counts(state.steps, state.episodes)
+        if rule == "sarsa":
+            actions, epsilon = state.action, _epsilon(config, hparams, count)
+        else:
+            actions, epsilon = choose(act_key, q, state.obs, count, hparams)
+        env_state, step = venv.step(env_key, state.env_state, actions)
+        done = step.info["episode_done"]
+        episodes = state.episodes + done.astype(jnp.int32)
+        next_count = counts(state.steps + 1, episodes)
+        epsilon_next = jnp.broadcast_to(_epsilon(config, hparams, next_count), (config.num_envs,))
+        if rule == "sarsa":
+            # SARSA's a' is the action it takes next; at an episode end that action belongs to the
+            # new episode, so the bootstrap uses a fresh draw at the final observation instead.
+            next_actions, _ = choose(next_key, q, step.obs, next_count, hparams)
+            final_actions, _ = choose(boot_key, q, step.final_obs, count, hparams)
+            boot_actions = jnp.where(done, final_actions, next_actions)
+        else:
+            next_actions = boot_actions = actions
+        discount = hparams["gamma"] * (1.0 - step.terminated.astype(jnp.float32))
+
+        def update_one(q, transition):
+            s, a, r, discount, s_boot, a_boot, eps_next = transition
+            return td_update(q, s, a, target(q, r, discount, s_boot, a_boot, eps_next, hparams), hparams["learning_rate"])
+
+        transitions = (state.obs, actions, step.reward, discount, step.final_obs, boot_actions, epsilon_next)
+        q, td_errors = jax.lax.scan(update_one, q, transitions)
+
+        model = state.model
+        if rule == "dyna_q":
+            seen = (state.obs, actions, step.reward, step.final_obs, step.terminated)
+            model, _ = jax.lax.scan(lambda m, t: (_model_add(m, num_actions, *t), None), model, seen)
+            q = _plan(q, model, plan_key, hparams, config.planning_steps)
+
+        metrics = {
+            **episode_metrics(step.info),
+            "td_error": jnp.abs(td_errors).mean(),
+            "epsilon": jnp.mean(epsilon),
+        }
+        new_state = state.replace(
+            params=q, env_state=env_state, obs=step.obs, action=next_actions,
+            episodes=episodes, steps=state.steps + 1, key=key, model=model,
+        )
+        return new_state, metrics
+
+    def act(params: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
+        """Greedy action for one observation, ties broken at random."""
+        return exploration.greedy(key, params[jnp.asarray(obs, jnp.int32)])
+
+    return Agent(
+        name=rule,
+        env=env,
+        env_params=env_params,
+        config=config,
+        default_hparams=dict(DEFAULT_HPARAMS),
+        init=init,
+        train_step=train_step,
+        act=act,
+        steps_per_update=config.num_envs,
+    )
+
+
+make_q_learning = partial(make, rule="q_learning")
+make_sarsa = partial(make, rule="sarsa")
+make_expected_sarsa = partial(make, rule="expected_sarsa")
+make_dyna_q = partial(make, rule="dyna_q")

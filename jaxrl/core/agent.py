@@ -1,0 +1,54 @@
+"""The agent protocol every jaxrl agent implements (see DESIGN.md).
+
+An agent is a bundle of pure functions over an explicit state pytree:
+
+* ``init(key, hparams) -> state``: parameters, optimiser state, env states, counters, and the
+  traced hyperparameters themselves (``state.hparams``), so one program can vmap over settings.
+* ``train_step(state) -> (state, metrics)``: collect ``steps_per_update`` env steps per env batch
+  and learn from them. jit- and vmap-safe. ``metrics`` is a dict of scalars; the keys in
+  ``jaxrl.core.rollout.SUMMED_METRICS`` are summed over a logging period, the others averaged.
+* ``act(params, obs, key) -> action``: the evaluation policy (greedy / deterministic) for one
+  observation; vmap it for a batch.
+
+Static configuration (shapes, counts, choices of algorithm variant) is fixed by ``make``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+from gymnax.environments import spaces
+
+
+class Agent(NamedTuple):
+    name: str
+    env: Any
+    env_params: Any
+    config: Any
+    default_hparams: dict[str, float]
+    init: Callable[[jax.Array, dict], Any]
+    train_step: Callable[[Any], tuple[Any, dict]]
+    act: Callable[[Any, Any, jax.Array], jax.Array]
+    steps_per_update: int  # env steps per seed that one train_step takes
+
+
+def is_discrete(space: Any) -> bool:
+    return isinstance(space, spaces.Discrete)
+
+
+def describe_space(space: Any) -> str:
+    """A short human-readable description of a gymnax space."""
+    if isinstance(space, spaces.Discrete):
+        return f"Discrete({space.n})"
+    if isinstance(space, spaces.Box):
+        import numpy as np
+
+        low, high = np.asarray(space.low), np.asarray(space.high)
+        bounds = f"[{low.min():.3g}, {high.max():.3g}]" if low.size else ""
+        return f"Box{tuple(space.shape)} {bounds}".rstrip()
+    if isinstance(space, spaces.Dict):
+        return "Dict(" + ", ".join(f"{k}: {describe_space(v)}" for k, v in space.spaces.items()) + ")"
+    if isinstance(space, spaces.Tuple):
+        return "Tuple(" + ", ".join(describe_space(s) for s in space.spaces) + ")"
+    return type(space).__name__

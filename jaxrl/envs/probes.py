@@ -1,0 +1,65 @@
+"""Probe environments: tiny MDPs whose exact values pin down an agent's update rule.
+
+Each isolates one thing an agent can get wrong (after Andy Jones' "debugging RL" probes):
+
+=========================  ===========================================  =========================
+probe                      dynamics                                     exact values
+=========================  ===========================================  =========================
+constant_reward            1 state, 1 action, reward 1, ends            Q = 1
+observation_reward         2 start states, reward +1 / -1 by state     Q(s) = +1, -1
+discounting                state 0 -> state 1 -> ends with reward 1     Q(0) = gamma, Q(1) = 1
+action_reward              1 state, 2 actions, reward 0 / 1, ends       Q = [0, 1]
+observation_action_reward  2 start states, reward 1 iff action == s     Q(s, a) = [a == s]
+time_limit                 1 state, reward 1, never terminates,         Q = 1 / (1 - gamma)
+                           truncated every T steps                      (only with correct
+                                                                        truncation bootstrap)
+=========================  ===========================================  =========================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaxrl.envs.tabular_env import TabularEnv, table_from_outcomes
+
+
+def _env(outcomes: dict, initial: list[float], name: str, max_steps: int = 100) -> TabularEnv:
+    return TabularEnv(table_from_outcomes(outcomes, np.array(initial)), max_steps=max_steps, name=name)
+
+
+def constant_reward() -> TabularEnv:
+    return _env({0: {0: [(1.0, 0, 1.0, True)]}}, [1.0], "probe/ConstantReward")
+
+
+def observation_reward() -> TabularEnv:
+    outcomes = {0: {0: [(1.0, 0, 1.0, True)]}, 1: {0: [(1.0, 1, -1.0, True)]}}
+    return _env(outcomes, [0.5, 0.5], "probe/ObservationReward")
+
+
+def discounting() -> TabularEnv:
+    outcomes = {0: {0: [(1.0, 1, 0.0, False)]}, 1: {0: [(1.0, 0, 1.0, True)]}}
+    return _env(outcomes, [1.0, 0.0], "probe/Discounting")
+
+
+def action_reward() -> TabularEnv:
+    return _env({0: {0: [(1.0, 0, 0.0, True)], 1: [(1.0, 0, 1.0, True)]}}, [1.0], "probe/ActionReward")
+
+
+def observation_action_reward() -> TabularEnv:
+    outcomes = {s: {a: [(1.0, s, float(a == s), True)] for a in range(2)} for s in range(2)}
+    return _env(outcomes, [0.5, 0.5], "probe/ObservationActionReward")
+
+
+def time_limit(max_steps: int = 5) -> TabularEnv:
+    """Reward 1 forever; only the time limit ends an episode (truncation, never termination)."""
+    return _env({0: {0: [(1.0, 0, 1.0, False)]}}, [1.0], "probe/TimeLimit", max_steps=max_steps)
+
+
+PROBES = {
+    "probe/ConstantReward": constant_reward,
+    "probe/ObservationReward": observation_reward,
+    "probe/Discounting": discounting,
+    "probe/ActionReward": action_reward,
+    "probe/ObservationActionReward": observation_action_reward,
+    "probe/TimeLimit": time_limit,
+}

@@ -1,0 +1,286 @@
+"""The training engine, shared by every agent.
+
+``train`` runs seeds x hyperparameter settings as one batch of "runs" in one compiled program:
+``vmap`` over runs, a ``lax.scan`` of logging periods per chunk, each period a ``lax.scan`` of
+``train_step``. A thin Python loop over chunks reports progress and hands each chunk's metrics
+to callbacks. Metrics are reduced per logging period, never per chunk, so the chunk size changes
+neither the curves nor the parameters: same key, same bits. With several devices the run axis
+is sharded over them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from functools import partial
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrl import agents as agents_lib
+from jaxrl.core.agent import Agent
+from jaxrl.core.hparams import ConfigError, resolve_hparams, stack_hparams
+from jaxrl.core.rollout import SUMMED_METRICS
+from jaxrl.envs.wrappers import success_fn
+
+
+@dataclasses.dataclass
+class ChunkReport:
+    """What a callback sees after each chunk. Metric arrays are ``[runs, logs_in_chunk]``."""
+
+    chunk: int
+    num_chunks: int
+    env_steps: np.ndarray  # env steps per seed at each log point of this chunk
+    metrics: dict[str, np.ndarray]
+    state: Any
+    steps_per_second: float  # all runs' env steps per wall-clock second in this chunk
+
+
+Callback = Callable[[ChunkReport], None]
+
+
+@dataclasses.dataclass
+class Policy:
+    """A plain ``obs -> action`` callable for one trained run (NumPy/Python in and out)."""
+
+    agent: Agent
+    params: Any
+    key: jax.Array
+    _count: int = 0
+
+    def __post_init__(self) -> None:
+        self._act = jax.jit(self.agent.act)
+
+    def __call__(self, obs: Any) -> Any:
+        key = jax.random.fold_in(self.key, self._count)
+        self._count += 1
+        action = np.asarray(self._act(self.params, jnp.asarray(obs), key))
+        return action.item() if action.ndim == 0 else action
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """Curves, final states and policies of a training batch.
+
+    ``metrics[name]`` has shape ``[seeds, logs]``, or ``[settings, seeds, logs]`` when a list of
+    hyperparameter settings was trained; ``env_steps[t]`` is the env steps per seed at log ``t``.
+    """
+
+    agent: Agent
+    hparams: list[dict[str, float]]
+    num_seeds: int
+    batched_settings: bool
+    env_steps: np.ndarray
+    metrics: dict[str, np.ndarray]
+    final_state: Any
+    compile_seconds: float
+    train_seconds: float
+
+    @property
+    def run_shape(self) -> tuple[int, ...]:
+        return (len(self.hparams), self.num_seeds) if self.batched_settings else (self.num_seeds,)
+
+    def _index(self, seed: int, setting: int) -> tuple[int, ...]:
+        if not 0 <= seed < self.num_seeds:
+            raise ConfigError(f"seed={seed} is out of range: this result has {self.num_seeds} seeds")
+        if not 0 <= setting < len(self.hparams):
+            raise ConfigError(f"setting={setting} is out of range: this result has {len(self.hparams)} settings")
+        return (setting, seed) if self.batched_settings else (seed,)
+
+    def params(self, seed: int = 0, setting: int = 0) -> Any:
+        index = self._index(seed, setting)
+        return jax.tree.map(lambda x: x[index], self.final_state.params)
+
+    def policy(self, seed: int = 0, setting: int = 0) -> Policy:
+        """The greedy/deterministic policy of one run, for a plain (e.g. Gymnasium) loop."""
+        return Policy(self.agent, self.params(seed, setting), jax.random.key(seed))
+
+    def evaluate(self, episodes: int = 100, seed: int = 0):
+        from jaxrl.evaluate import evaluate
+
+        return evaluate(self, episodes=episodes, seed=seed)
+
+
+def _derived_metrics(raw: Mapping[str, np.ndarray], has_success: bool) -> dict[str, np.ndarray]:
+    """Per-period means over completed episodes (NaN where no episode ended in the period)."""
+    out = {k: v for k, v in raw.items() if k not in SUMMED_METRICS}
+    episodes = raw["episodes"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["episode_return"] = np.where(episodes > 0, raw["episode_return_sum"] / episodes, np.nan)
+        out["episode_length"] = np.where(episodes > 0, raw["episode_length_sum"] / episodes, np.nan)
+        if has_success:
+            out["success_rate"] = np.where(episodes > 0, raw["successes"] / episodes, np.nan)
+    out["episodes"] = episodes
+    return out
+
+
+def _largest_divisor_at_most(n: int, bound: int) -> int:
+    return max(d for d in range(1, max(1, min(n, bound)) + 1) if n % d == 0)
+
+
+def _run_keys(seed: int, num_seeds: int, num_settings: int) -> jax.Array:
+    """Seed ``i``'s key is the same whatever the number of seeds or settings."""
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(num_seeds))
+    return jnp.tile(keys, num_settings)
+
+
+def _shard_runs(tree: Any, num_runs: int) -> Any:
+    devices = jax.devices()
+    if len(devices) < 2 or num_runs % len(devices):
+        return tree
+    mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
+    return jax.device_put(tree, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
+
+
+def _make_chunk_fn(agent: Agent, updates_per_log: int, logs: int) -> Callable[[Any], tuple[Any, dict]]:
+    def run_one(state: Any) -> tuple[Any, dict]:
+        def period(state: Any, _: Any) -> tuple[Any, dict]:
+            state, metrics = jax.lax.scan(lambda s, _: agent.train_step(s), state, None, length=updates_per_log)
+            reduced = {k: v.sum(0) if k in SUMMED_METRICS else v.mean(0) for k, v in metrics.items()}
+            return state, reduced
+
+        return jax.lax.scan(period, state, None, length=logs)
+
+    return jax.jit(jax.vmap(run_one), donate_argnums=0)
+
+
+class _Progress:
+    """tqdm when installed, else a line per chunk on stderr."""
+
+    def __init__(self, total: int, enabled: bool, label: str):
+        self.enabled, self.bar = enabled, None
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, unit="step", unit_scale=True, desc=label, dynamic_ncols=True)
+            except ImportError:
+                pass
+
+    def update(self, steps: int, done: int, total: int, fields: dict[str, str]) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(steps)
+            self.bar.set_postfix(fields, refresh=True)
+        else:
+            text = " ".join(f"{k}={v}" for k, v in fields.items())
+            print(f"[{done:,}/{total:,} steps] {text}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train(
+    algo: str | Agent,
+    env: str | Any | None = None,
+    *,
+    seeds: int = 1,
+    steps: int = 100_000,
+    hparams: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
+    config: Mapping[str, Any] | Any | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    log_interval: int | None = None,
+    num_chunks: int = 20,
+    progress: bool = True,
+    callbacks: Iterable[Callback] = (),
+) -> TrainResult:
+    """Train ``seeds`` seeds (x each hyperparameter setting) for ``steps`` env steps per seed.
+
+    ``algo`` is an algorithm name (then ``env`` is an env id or a gymnax env) or a made ``Agent``.
+    ``hparams`` is one setting (a dict) or a list of settings trained side by side. ``config``
+    holds the agent's static options. ``log_interval`` is env steps per seed between logged
+    points (default: 100 points per run); ``num_chunks`` only sets how often Python reports.
+    """
+    if isinstance(algo, Agent):
+        if config is not None or env_kwargs:
+            raise ConfigError("config and env_kwargs are fixed when an Agent is made; pass them to agents.make")
+        agent = algo
+    else:
+        if env is None:
+            raise ConfigError("train(algo, env): name the environment, e.g. env='FrozenLake-v1'")
+        agent = agents_lib.make(algo, env, config=config, **dict(env_kwargs or {}))
+    batched_settings = isinstance(hparams, (list, tuple))
+    settings = [resolve_hparams(agent.name, agent.default_hparams, h) for h in (hparams if batched_settings else [hparams])]
+    if batched_settings and not settings:
+        raise ConfigError("hparams=[]: give at least one hyperparameter setting")
+    if int(seeds) < 1:
+        raise ConfigError(f"seeds={seeds} must be >= 1")
+    if int(steps) < agent.steps_per_update:
+        raise ConfigError(f"steps={steps} is fewer than one train_step ({agent.steps_per_update} env steps per seed)")
+    if num_chunks < 1:
+        raise ConfigError(f"num_chunks={num_chunks} must be >= 1")
+    seeds, steps = int(seeds), int(steps)
+
+    # Units: a train_step advances every seed by steps_per_update env steps.
+    total_updates = math.ceil(steps / agent.steps_per_update)
+    log_interval = log_interval or max(1, steps // 100)
+    if log_interval < 1:
+        raise ConfigError(f"log_interval={log_interval} must be >= 1")
+    updates_per_log = max(1, min(total_updates, round(log_interval / agent.steps_per_update)))
+    num_logs = math.ceil(total_updates / updates_per_log)
+    logs_per_chunk = _largest_divisor_at_most(num_logs, math.ceil(num_logs / num_chunks))
+    chunks = num_logs // logs_per_chunk
+    steps_per_log = updates_per_log * agent.steps_per_update
+    total_steps = num_logs * steps_per_log
+
+    num_runs = len(settings) * seeds
+    run_hparams = jax.tree.map(lambda x: jnp.repeat(x, seeds), stack_hparams(settings))
+    keys = _run_keys(seed, seeds, len(settings))
+    state = jax.jit(jax.vmap(agent.init))(keys, run_hparams)
+    state = _shard_runs(state, num_runs)
+
+    chunk_fn = _make_chunk_fn(agent, updates_per_log, logs_per_chunk)
+    compile_start = time.perf_counter()
+    compiled = chunk_fn.lower(state).compile()
+    compile_seconds = time.perf_counter() - compile_start
+
+    has_success = success_fn(agent.env) is not None
+    bar = _Progress(total_steps, progress, f"{agent.name} x{num_runs}")
+    history: list[dict[str, np.ndarray]] = []
+    train_seconds = 0.0
+    try:
+        for chunk in range(chunks):
+            start = time.perf_counter()
+            state, raw = compiled(state)
+            raw = jax.device_get(raw)
+            elapsed = time.perf_counter() - start
+            train_seconds += elapsed
+            metrics = _derived_metrics(raw, has_success)
+            history.append(metrics)
+            first_log = chunk * logs_per_chunk
+            env_steps = (np.arange(first_log, first_log + logs_per_chunk) + 1) * steps_per_log
+            rate = num_runs * logs_per_chunk * steps_per_log / max(elapsed, 1e-9)
+            report = ChunkReport(chunk, chunks, env_steps, metrics, state, rate)
+            for callback in callbacks:
+                callback(report)
+            fields = {"steps/s": f"{rate:,.0f}"}
+            last_return = metrics["episode_return"][:, -1]
+            if np.isfinite(last_return).any():
+                fields["return"] = f"{np.nanmean(last_return):.3g}"
+            if "success_rate" in metrics and np.isfinite(metrics["success_rate"][:, -1]).any():
+                fields["success"] = f"{np.nanmean(metrics['success_rate'][:, -1]):.2f}"
+            bar.update(logs_per_chunk * steps_per_log, int(env_steps[-1]), total_steps, fields)
+    finally:
+        bar.close()
+
+    run_shape = (len(settings), seeds) if batched_settings else (seeds,)
+    curves = {k: np.concatenate([h[k] for h in history], axis=1).reshape(run_shape + (num_logs,)) for k in history[0]}
+    final_state = jax.tree.map(lambda x: x.reshape(run_shape + x.shape[1:]), state)
+    return TrainResult(
+        agent=agent,
+        hparams=settings,
+        num_seeds=seeds,
+        batched_settings=batched_settings,
+        env_steps=(np.arange(num_logs) + 1) * steps_per_log,
+        metrics=curves,
+        final_state=final_state,
+        compile_seconds=compile_seconds,
+        train_seconds=train_seconds,
+    )
