@@ -157,7 +157,7 @@ class _Progress:
             try:
                 from tqdm.auto import tqdm
 
-                self.bar = tqdm(total=total, unit="step", unit_scale=True, desc=label, dynamic_ncols=True)
+                self.bar = tqdm(total=total, unit=" env steps", unit_scale=True, desc=label, dynamic_ncols=True)
             except ImportError:
                 pass
 
@@ -169,7 +169,7 @@ class _Progress:
             self.bar.set_postfix(fields, refresh=True)
         else:
             text = " ".join(f"{k}={v}" for k, v in fields.items())
-            print(f"[{done:,}/{total:,} steps] {text}", file=sys.stderr, flush=True)
+            print(f"[{done:,}/{total:,} env steps per seed] {text}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -242,7 +242,8 @@ def train(
     compile_seconds = time.perf_counter() - compile_start
 
     has_success = success_fn(agent.env) is not None
-    bar = _Progress(total_steps, progress, f"{agent.name} x{num_runs}")
+    # The bar counts env steps over all runs; its rate is the throughput a user cares about.
+    bar = _Progress(total_steps * num_runs, progress, f"{agent.name} x{num_runs} runs")
     history: list[dict[str, np.ndarray]] = []
     train_seconds = 0.0
     try:
@@ -260,13 +261,15 @@ def train(
             report = ChunkReport(chunk, chunks, env_steps, metrics, state, rate)
             for callback in callbacks:
                 callback(report)
-            fields = {"steps/s": f"{rate:,.0f}"}
+            fields = {"steps/seed": f"{int(env_steps[-1]):,}"}
             last_return = metrics["episode_return"][:, -1]
             if np.isfinite(last_return).any():
                 fields["return"] = f"{np.nanmean(last_return):.3g}"
             if "success_rate" in metrics and np.isfinite(metrics["success_rate"][:, -1]).any():
                 fields["success"] = f"{np.nanmean(metrics['success_rate'][:, -1]):.2f}"
-            bar.update(logs_per_chunk * steps_per_log, int(env_steps[-1]), total_steps, fields)
+            if bar.bar is None:
+                fields["env steps/s"] = f"{rate:,.0f}"
+            bar.update(num_runs * logs_per_chunk * steps_per_log, int(env_steps[-1]), total_steps, fields)
     finally:
         bar.close()
 

@@ -93,6 +93,8 @@ def make_env(env_id: str, **kwargs: Any) -> tuple[Any, Any]:
         env = entry.factory(**{**entry.defaults, **kwargs})
     except TypeError as error:
         raise ConfigError(f"{env_id} does not take these arguments {kwargs}: {error}") from None
+    except ValueError as error:  # the env's own argument checks
+        raise ConfigError(f"{env_id}: {error}") from None
     params = env.default_params
     if max_episode_steps is not None:
         if int(max_episode_steps) < 1:

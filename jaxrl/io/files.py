@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
@@ -28,6 +30,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def to_jsonable(value: Any) -> Any:
     """NumPy scalars/arrays to lists, NaN/inf to None (JSON has no NaN)."""
+    if hasattr(value, "dtype") and getattr(value.dtype, "kind", "") == "f" and value.dtype.itemsize <= 4:
+        # float32 to its shortest round-tripping decimal, not the float64 expansion
+        value = np.vectorize(lambda x: float(str(np.float32(x))), otypes=[float])(value)
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, float):
