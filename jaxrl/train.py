@@ -138,9 +138,17 @@ def _shard_runs(tree: Any, num_runs: int) -> Any:
 
 def _make_chunk_fn(agent: Agent, updates_per_log: int, logs: int) -> Callable[[Any], tuple[Any, dict]]:
     def run_one(state: Any) -> tuple[Any, dict]:
+        def accumulate(carry: tuple[Any, dict], _: Any) -> tuple[tuple[Any, dict], None]:
+            state, totals = carry
+            state, metrics = agent.train_step(state)
+            return (state, jax.tree.map(jnp.add, totals, metrics)), None
+
         def period(state: Any, _: Any) -> tuple[Any, dict]:
-            state, metrics = jax.lax.scan(lambda s, _: agent.train_step(s), state, None, length=updates_per_log)
-            reduced = {k: v.sum(0) if k in SUMMED_METRICS else v.mean(0) for k, v in metrics.items()}
+            # Metrics are summed in the loop carry (no per-step buffers), then averaged.
+            shapes = jax.eval_shape(agent.train_step, state)[1]
+            zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+            (state, totals), _ = jax.lax.scan(accumulate, (state, zeros), None, length=updates_per_log)
+            reduced = {k: v if k in SUMMED_METRICS else v / updates_per_log for k, v in totals.items()}
             return state, reduced
 
         return jax.lax.scan(period, state, None, length=logs)

@@ -236,7 +236,8 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
 
     def train_step(state: TabularState) -> tuple[TabularState, dict]:
         hparams, q = state.hparams, state.params
-        key, act_key, env_key, next_key, boot_key, plan_key = jax.random.split(state.key, 6)
+        # As few RNG calls as the rule needs: each threefry call costs real time at this step size.
+        key, act_key, env_key = jax.random.split(state.key, 3)
         count = counts(state.steps, state.episodes)
         if rule == "sarsa":
             actions, epsilon = state.action, _epsilon(config, hparams, count)
@@ -250,6 +251,7 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         if rule == "sarsa":
             # SARSA's a' is the action it takes next; at an episode end that action belongs to the
             # new episode, so the bootstrap uses a fresh draw at the final observation instead.
+            next_key, boot_key = jax.random.split(act_key)  # SARSA's own act_key is unused
             next_actions, _ = choose(next_key, q, step.obs, next_count, hparams)
             final_actions, _ = choose(boot_key, q, step.final_obs, count, hparams)
             boot_actions = jnp.where(done, final_actions, next_actions)
@@ -262,13 +264,16 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
             return td_update(q, s, a, target(q, r, discount, s_boot, a_boot, eps_next, hparams), hparams["learning_rate"])
 
         transitions = (state.obs, actions, step.reward, discount, step.final_obs, boot_actions, epsilon_next)
-        q, td_errors = jax.lax.scan(update_one, q, transitions)
+        if config.num_envs == 1:  # skip the loop machinery for the common single-env case
+            q, td_errors = update_one(q, jax.tree.map(lambda x: x[0], transitions))
+        else:
+            q, td_errors = jax.lax.scan(update_one, q, transitions)
 
         model = state.model
         if rule == "dyna_q":
             seen = (state.obs, actions, step.reward, step.final_obs, step.terminated)
             model, _ = jax.lax.scan(lambda m, t: (_model_add(m, num_actions, *t), None), model, seen)
-            q = _plan(q, model, plan_key, hparams, config.planning_steps)
+            q = _plan(q, model, jax.random.fold_in(act_key, 1), hparams, config.planning_steps)
 
         metrics = {
             **episode_metrics(step.info),

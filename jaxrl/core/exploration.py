@@ -38,27 +38,33 @@ def greedy_mask(q_values: jax.Array) -> jax.Array:
     return q_values == jnp.max(q_values, axis=-1, keepdims=True)
 
 
-def _argmax_random_ties(q_values: jax.Array, noise: jax.Array) -> jax.Array:
-    return jnp.argmax(jnp.where(greedy_mask(q_values), noise, -1.0), axis=-1).astype(jnp.int32)
+def _greedy_with_draw(q_values: jax.Array, u: jax.Array) -> jax.Array:
+    """The ``floor(u * n)``-th of the n greedy actions: uniform among ties for u ~ U[0, 1)."""
+    mask = greedy_mask(q_values)
+    count = mask.sum(-1)
+    k = jnp.minimum((u * count).astype(jnp.int32), count - 1)
+    chosen = jnp.logical_and(mask, jnp.cumsum(mask, axis=-1) == k[..., None] + 1)
+    return jnp.argmax(chosen, axis=-1).astype(jnp.int32)
 
 
 def greedy(key: jax.Array, q_values: jax.Array) -> jax.Array:
     """argmax over the last axis with ties broken uniformly at random. ``q_values``: [..., A]."""
     chex.assert_rank(q_values, {1, 2, 3})
-    return _argmax_random_ties(q_values, jax.random.uniform(key, q_values.shape))
+    return _greedy_with_draw(q_values, jax.random.uniform(key, q_values.shape[:-1]))
 
 
 def epsilon_greedy(key: jax.Array, q_values: jax.Array, epsilon: jax.Array) -> jax.Array:
     """With probability epsilon a uniformly random action, else a greedy one (random ties).
 
-    ``q_values``: [..., A]; ``epsilon`` broadcasts to ``q_values.shape[:-1]``. One uniform draw
-    per decision covers the coin, the random action and the tie-break (few RNG calls is speed).
+    ``q_values``: [..., A]; ``epsilon`` broadcasts to ``q_values.shape[:-1]``. Two uniforms per
+    decision: the coin, and one draw that picks the random action or, on the greedy branch, the
+    tie-break (the branches are exclusive, so sharing it keeps both exact). Few RNG calls is speed.
     """
     chex.assert_rank(q_values, {1, 2, 3})
     num_actions = q_values.shape[-1]
-    u = jax.random.uniform(key, q_values.shape[:-1] + (num_actions + 2,))
+    u = jax.random.uniform(key, q_values.shape[:-1] + (2,))
     random_action = jnp.minimum((u[..., 1] * num_actions).astype(jnp.int32), num_actions - 1)
-    greedy_action = _argmax_random_ties(q_values, u[..., 2:])
+    greedy_action = _greedy_with_draw(q_values, u[..., 1])
     return jnp.where(u[..., 0] < epsilon, random_action, greedy_action)
 
 
