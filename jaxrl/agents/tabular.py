@@ -65,7 +65,8 @@ def _validate(rule: str, env: Any, env_params: Any, config: TabularConfig) -> No
         raise ConfigError(
             f"{rule} is tabular: it needs discrete observations and actions, but {env.name} has "
             f"observations {describe_space(obs_space)} and actions {describe_space(action_space)}. "
-            "Use a deep agent (dqn, ppo, sac, ...) for this env, or a discrete env such as FrozenLake-v1."
+            "Train it on a discrete env (FrozenLake-v1, Taxi-v3, CliffWalking-v0), or use a "
+            "function-approximation agent for this env (`jaxrl algos` lists what is available)."
         )
     if config.num_envs < 1:
         raise ConfigError(f"num_envs={config.num_envs} must be >= 1")
