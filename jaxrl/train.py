@@ -238,6 +238,8 @@ def train(
     steps_per_log = updates_per_log * agent.steps_per_update
     total_steps = num_logs * steps_per_log
 
+    if "total_steps" in agent.default_hparams:  # schedules over the whole run (e.g. anneal_lr)
+        settings = [{**s, "total_steps": s["total_steps"] or float(total_steps)} for s in settings]
     num_runs = len(settings) * seeds
     run_hparams = jax.tree.map(lambda x: jnp.repeat(x, seeds), stack_hparams(settings))
     keys = _run_keys(seed, seeds, len(settings))

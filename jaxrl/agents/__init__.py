@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from jaxrl.agents import tabular
+from jaxrl.agents import pg, ppo, tabular
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import unknown_name_error
 from jaxrl.envs import make_env
@@ -24,6 +24,9 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     "sarsa": AlgorithmSpec(tabular.make_sarsa, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular SARSA (on-policy TD control)"),
     "expected_sarsa": AlgorithmSpec(tabular.make_expected_sarsa, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular Expected SARSA"),
     "dyna_q": AlgorithmSpec(tabular.make_dyna_q, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular Dyna-Q (Q-learning + model-based planning)"),
+    "reinforce": AlgorithmSpec(pg.make_reinforce, pg.ReinforceConfig, pg.REINFORCE_HPARAMS, "REINFORCE (Monte-Carlo policy gradient), discrete or continuous"),
+    "a2c": AlgorithmSpec(pg.make_a2c, pg.A2CConfig, pg.A2C_HPARAMS, "A2C (synchronous advantage actor-critic), discrete or continuous"),
+    "ppo": AlgorithmSpec(ppo.make, ppo.PPOConfig, ppo.DEFAULT_HPARAMS, "PPO (clipped surrogate, GAE), discrete or continuous"),
 }
 
 
@@ -44,4 +47,4 @@ def make(algo: str, env: str | Any, env_params: Any = None, config: Any = None, 
     return algorithm.make(env, env_params, config)
 
 
-__all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "make", "spec", "tabular"]
+__all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "make", "pg", "ppo", "spec", "tabular"]

@@ -74,7 +74,14 @@ def stack_hparams(settings: list[dict[str, float]]) -> dict[str, jnp.ndarray]:
 
 
 def _coerce(value: Any, target_type: type, name: str) -> Any:
-    """Coerce CLI strings to a config field's type."""
+    """Coerce CLI strings (and JSON lists) to a config field's type."""
+    if target_type is tuple:
+        if isinstance(value, str):
+            value = [v for v in value.strip("()[] ").replace(" ", "").split(",") if v]
+        try:
+            return tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"config {name}={value!r} must be a list of integers, e.g. {name}=64,64") from None
     if not isinstance(value, str) or target_type is str:
         if target_type is int and isinstance(value, float) and value.is_integer():
             return int(value)

@@ -13,12 +13,21 @@ observation_action_reward  2 start states, reward 1 iff action == s     Q(s, a) 
 time_limit                 1 state, reward 1, never terminates,         Q = 1 / (1 - gamma)
                            truncated every T steps                      (only with correct
                                                                         truncation bootstrap)
+ContinuousActionProbe      obs 0, action in [-1, 1], reward             best action 0.5
+                           -(a - 0.5)^2, ends
 =========================  ===========================================  =========================
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+from gymnax.environments import environment, spaces
 
 from jaxrl.envs.tabular_env import TabularEnv, table_from_outcomes
 
@@ -55,6 +64,43 @@ def time_limit(max_steps: int = 5) -> TabularEnv:
     return _env({0: {0: [(1.0, 0, 1.0, False)]}}, [1.0], "probe/TimeLimit", max_steps=max_steps)
 
 
+@struct.dataclass
+class ProbeState(environment.EnvState):
+    pass
+
+
+@struct.dataclass
+class ProbeParams(environment.EnvParams):
+    max_steps_in_episode: int = 1
+
+
+class ContinuousActionProbe(environment.Environment[ProbeState, ProbeParams]):
+    """Observation zeros(1); one action in [-1, 1]; reward -(a - 0.5)^2; terminates after one step."""
+
+    target: float = 0.5
+
+    @property
+    def default_params(self) -> ProbeParams:
+        return ProbeParams()
+
+    @property
+    def name(self) -> str:
+        return "probe/ContinuousAction"
+
+    def step_env(self, key: jax.Array, state: ProbeState, action: Any, params: ProbeParams):
+        reward = -jnp.sum((jnp.asarray(action, jnp.float32) - self.target) ** 2)
+        return jnp.zeros(1), ProbeState(time=state.time + 1), reward, jnp.asarray(True), {}
+
+    def reset_env(self, key: jax.Array, params: ProbeParams):
+        return jnp.zeros(1), ProbeState(time=jnp.zeros((), jnp.int32))
+
+    def action_space(self, params: ProbeParams | None = None) -> spaces.Box:
+        return spaces.Box(-1.0, 1.0, (1,), jnp.float32)
+
+    def observation_space(self, params: ProbeParams) -> spaces.Box:
+        return spaces.Box(0.0, 0.0, (1,), jnp.float32)
+
+
 PROBES = {
     "probe/ConstantReward": constant_reward,
     "probe/ObservationReward": observation_reward,
@@ -62,4 +108,6 @@ PROBES = {
     "probe/ActionReward": action_reward,
     "probe/ObservationActionReward": observation_action_reward,
     "probe/TimeLimit": time_limit,
+    "probe/ContinuousAction": ContinuousActionProbe,
 }
+

@@ -24,7 +24,7 @@ def _toy_text(name: str) -> Callable[..., Any]:
         return getattr(toy_text, name)(**kwargs)
 
     factory.__name__ = name
-    factory.target = name  # type: ignore[attr-defined]
+    factory.toy_text_class = name  # type: ignore[attr-defined]
     return factory
 
 
@@ -64,7 +64,7 @@ def list_envs() -> list[str]:
 
 
 def _accepted_kwargs(factory: Callable[..., Any]) -> list[str]:
-    target = getattr(factory, "target", None)
+    target = getattr(factory, "toy_text_class", None)
     if target is not None:
         from jaxrl.envs import toy_text
 

@@ -1,0 +1,162 @@
+"""Vanilla policy gradients: REINFORCE and A2C, one gradient step per rollout.
+
+REINFORCE learns from Monte-Carlo returns. Its ``baseline`` is ``"normalize"`` (returns
+standardised over the batch, as the tutorials do), ``"value"`` (a learned state-value baseline)
+or ``"none"``. Without a learned value a return cut by a time limit or by the end of the rollout
+is unknown, so those steps are left out of the loss (``complete_return_mask``) rather than
+treated as if the episode had ended; with a value baseline they bootstrap from V.
+
+A2C learns from GAE(lambda) advantages (lambda = 1 gives the classic bootstrapped return to the
+end of the rollout) or fixed-window n-step returns, with a shared or separate actor and critic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl.core import actor_critic
+from jaxrl.core.actor_critic import ActorCriticConfig
+from jaxrl.core.agent import Agent
+from jaxrl.core.hparams import ConfigError, resolve_config
+from jaxrl.core.returns import complete_return_mask, discounted_returns, gae, n_step_returns
+
+
+@dataclasses.dataclass(frozen=True)
+class ReinforceConfig(ActorCriticConfig):
+    num_envs: int = 8
+    rollout_len: int = 500
+    hidden: tuple[int, ...] = (128,)
+    baseline: str = "normalize"  # "normalize" | "value" | "none"
+
+
+@dataclasses.dataclass(frozen=True)
+class A2CConfig(ActorCriticConfig):
+    num_envs: int = 16
+    rollout_len: int = 5
+    hidden: tuple[int, ...] = (128,)
+    shared_torso: bool = True
+    advantage: str = "gae"  # "gae" | "n_step"
+    n_steps: int = 5  # the window of "n_step" returns
+    normalize_advantages: bool = False
+
+
+REINFORCE_HPARAMS: dict[str, float] = {**actor_critic.COMMON_HPARAMS, "learning_rate": 1e-2, "max_grad_norm": 1e9}
+A2C_HPARAMS: dict[str, float] = {**actor_critic.COMMON_HPARAMS, "learning_rate": 1e-3, "gae_lambda": 1.0}
+
+
+def policy_gradient_loss(
+    network_params: Any,
+    apply_fn: Any,
+    obs: Any,
+    actions: jax.Array,
+    advantages: jax.Array,
+    weights: jax.Array,
+    value_targets: jax.Array | None,
+    hparams: dict,
+) -> tuple[jax.Array, dict]:
+    """-E_w[log pi(a|s) A] - ent_coef H + vf_coef 0.5 E[(V - target)^2] over weighted samples."""
+    dist, value = apply_fn(network_params, obs)
+    total_weight = jnp.maximum(weights.sum(), 1.0)
+    policy_loss = -jnp.sum(weights * dist.log_prob(actions) * jax.lax.stop_gradient(advantages)) / total_weight
+    entropy = jnp.sum(weights * dist.entropy()) / total_weight
+    loss = policy_loss - hparams["ent_coef"] * entropy
+    aux = {"policy_loss": policy_loss, "entropy": entropy}
+    if value_targets is not None:
+        value_loss = 0.5 * jnp.mean((value - value_targets) ** 2)
+        loss = loss + hparams["vf_coef"] * value_loss
+        aux["value_loss"] = value_loss
+    return loss, aux
+
+
+def _standardize(x: jax.Array, weights: jax.Array) -> jax.Array:
+    total = jnp.maximum(weights.sum(), 1.0)
+    mean = jnp.sum(weights * x) / total
+    std = jnp.sqrt(jnp.sum(weights * (x - mean) ** 2) / total)
+    return (x - mean) / (std + 1e-8)
+
+
+def _make(name: str, env: Any, env_params: Any, config: Any, hparams_defaults: dict) -> Agent:
+    parts = actor_critic.build(name, env, env_params, config)
+    batch_size = config.num_envs * config.rollout_len
+    over_envs = partial(jax.vmap, in_axes=1, out_axes=1)
+
+    def advantages_and_targets(traj: actor_critic.Transition, next_values: jax.Array, hparams: dict):
+        """(advantages, per-sample weights, value targets or None) for this agent's estimator."""
+        gamma = hparams["gamma"]
+        ones = jnp.ones_like(traj.reward)
+        if name == "a2c":
+            if config.advantage == "gae":
+                advantages, targets = over_envs(gae, in_axes=(1, 1, 1, 1, 1, None, None))(
+                    traj.reward, traj.value, next_values, traj.terminated, traj.truncated, gamma, hparams["gae_lambda"]
+                )
+            else:
+                targets = over_envs(n_step_returns, in_axes=(1, 1, 1, 1, None, None))(
+                    traj.reward, next_values, traj.terminated, traj.truncated, gamma, config.n_steps
+                )
+                advantages = targets - traj.value
+            if config.normalize_advantages:
+                advantages = _standardize(advantages, ones)
+            return advantages, ones, targets
+        # REINFORCE
+        if config.baseline == "value":
+            returns = over_envs(discounted_returns, in_axes=(1, 1, 1, 1, None))(
+                traj.reward, next_values, traj.terminated, traj.truncated, gamma
+            )
+            return returns - traj.value, ones, returns
+        weights = over_envs(complete_return_mask)(traj.terminated, traj.truncated).astype(jnp.float32)
+        returns = over_envs(discounted_returns, in_axes=(1, 1, 1, 1, None))(
+            traj.reward, jnp.zeros_like(traj.reward), traj.terminated, traj.truncated, gamma
+        )
+        if config.baseline == "normalize":
+            returns = _standardize(returns, weights)
+        return returns, weights, None
+
+    def train_step(state: actor_critic.ACState) -> tuple[actor_critic.ACState, dict]:
+        key, rollout_key = jax.random.split(state.key)
+        state, traj, metrics = parts.collect(state, rollout_key)
+        uses_value = name == "a2c" or config.baseline == "value"
+        next_values = parts.bootstrap_values(state.params, traj) if uses_value else None
+        advantages, weights, targets = advantages_and_targets(traj, next_values, state.hparams)
+        flat = lambda x: None if x is None else x.reshape((batch_size,) + x.shape[2:])  # noqa: E731
+        grads, aux = jax.grad(policy_gradient_loss, has_aux=True)(
+            state.params.network, parts.network.apply, flat(traj.obs), flat(traj.action),
+            flat(advantages), flat(weights), flat(targets), state.hparams,
+        )
+        network_params, opt_state = parts.apply_gradients(state, state.opt_state, state.params.network, grads)
+        state = state.replace(params=state.params.replace(network=network_params), opt_state=opt_state, key=key)
+        state = parts.finish(state, traj)
+        aux["used_fraction"] = weights.mean()
+        return state, {**metrics, **aux}
+
+    return Agent(
+        name=name,
+        env=env,
+        env_params=env_params,
+        config=config,
+        default_hparams=dict(hparams_defaults),
+        init=parts.init,
+        train_step=train_step,
+        act=parts.act,
+        steps_per_update=batch_size,
+    )
+
+
+def make_reinforce(env: Any, env_params: Any, config: ReinforceConfig | dict | None = None) -> Agent:
+    config = resolve_config(ReinforceConfig, config, "reinforce")
+    if config.baseline not in ("normalize", "value", "none"):
+        raise ConfigError(f"baseline={config.baseline!r}: choose 'normalize', 'value' or 'none'")
+    return _make("reinforce", env, env_params, config, REINFORCE_HPARAMS)
+
+
+def make_a2c(env: Any, env_params: Any, config: A2CConfig | dict | None = None) -> Agent:
+    config = resolve_config(A2CConfig, config, "a2c")
+    if config.advantage not in ("gae", "n_step"):
+        raise ConfigError(f"advantage={config.advantage!r}: choose 'gae' or 'n_step'")
+    if config.n_steps < 1:
+        raise ConfigError(f"n_steps={config.n_steps} must be >= 1")
+    return _make("a2c", env, env_params, config, A2C_HPARAMS)

@@ -1,0 +1,138 @@
+"""PPO: clipped surrogate, GAE(lambda), epochs over shuffled minibatches.
+
+Options: value clipping, advantage normalisation per minibatch, global-norm gradient clipping,
+linear learning-rate annealing, observation and reward normalisation; discrete (categorical) and
+continuous (diagonal Gaussian, sampled unbounded and clipped to the action space when stepping)
+action spaces. Truncated episodes bootstrap from V(final observation); only termination zeroes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl.core import actor_critic
+from jaxrl.core.actor_critic import ActorCriticConfig
+from jaxrl.core.agent import Agent
+from jaxrl.core.hparams import ConfigError, resolve_config
+from jaxrl.core.returns import gae
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig(ActorCriticConfig):
+    num_envs: int = 8
+    rollout_len: int = 128
+    num_epochs: int = 4
+    num_minibatches: int = 4
+    normalize_advantages: bool = True
+    clip_value: bool = True
+
+
+DEFAULT_HPARAMS: dict[str, float] = {
+    **actor_critic.COMMON_HPARAMS,
+    "learning_rate": 3e-4,
+    "clip_eps": 0.2,  # the surrogate's ratio clip, also the value clip when clip_value
+    "gae_lambda": 0.95,
+}
+
+
+class Batch(NamedTuple):
+    obs: Any
+    action: jax.Array
+    log_prob: jax.Array
+    value: jax.Array
+    advantage: jax.Array
+    target: jax.Array
+
+
+def ppo_loss(
+    network_params: Any, apply_fn: Any, batch: Batch, hparams: dict, normalize_advantages: bool, clip_value: bool
+) -> tuple[jax.Array, dict]:
+    """The clipped-surrogate objective (to minimise) and its parts."""
+    dist, value = apply_fn(network_params, batch.obs)
+    log_prob = dist.log_prob(batch.action)
+    log_ratio = log_prob - batch.log_prob
+    ratio = jnp.exp(log_ratio)
+    advantage = batch.advantage
+    if normalize_advantages:
+        advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+    eps = hparams["clip_eps"]
+    policy_loss = -jnp.mean(jnp.minimum(ratio * advantage, jnp.clip(ratio, 1.0 - eps, 1.0 + eps) * advantage))
+    value_error = (value - batch.target) ** 2
+    if clip_value:
+        clipped = batch.value + jnp.clip(value - batch.value, -eps, eps)
+        value_error = jnp.maximum(value_error, (clipped - batch.target) ** 2)
+    value_loss = 0.5 * jnp.mean(value_error)
+    entropy = jnp.mean(dist.entropy())
+    loss = policy_loss + hparams["vf_coef"] * value_loss - hparams["ent_coef"] * entropy
+    aux = {
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "entropy": entropy,
+        "approx_kl": jnp.mean((ratio - 1.0) - log_ratio),
+        "clip_fraction": jnp.mean(jnp.abs(ratio - 1.0) > eps),
+    }
+    return loss, aux
+
+
+def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None) -> Agent:
+    config = resolve_config(PPOConfig, config, "ppo")
+    batch_size = config.num_envs * config.rollout_len
+    if config.num_epochs < 1 or config.num_minibatches < 1:
+        raise ConfigError("num_epochs and num_minibatches must be >= 1")
+    if batch_size % config.num_minibatches:
+        raise ConfigError(
+            f"num_envs x rollout_len = {config.num_envs} x {config.rollout_len} = {batch_size} does not divide into "
+            f"num_minibatches={config.num_minibatches}; choose values whose product is a multiple of num_minibatches"
+        )
+    parts = actor_critic.build("ppo", env, env_params, config)
+    minibatch_size = batch_size // config.num_minibatches
+
+    def train_step(state: actor_critic.ACState) -> tuple[actor_critic.ACState, dict]:
+        hparams = state.hparams
+        key, rollout_key, update_key = jax.random.split(state.key, 3)
+        state, traj, metrics = parts.collect(state, rollout_key)
+        next_values = parts.bootstrap_values(state.params, traj)
+        advantages, targets = jax.vmap(gae, in_axes=(1, 1, 1, 1, 1, None, None), out_axes=1)(
+            traj.reward, traj.value, next_values, traj.terminated, traj.truncated, hparams["gamma"], hparams["gae_lambda"]
+        )
+        batch = Batch(traj.obs, traj.action, traj.log_prob, traj.value, advantages, targets)
+        batch = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]), batch)
+
+        def minibatch_step(carry, minibatch):
+            network_params, opt_state = carry
+            grads, aux = jax.grad(ppo_loss, has_aux=True)(
+                network_params, parts.network.apply, minibatch, hparams, config.normalize_advantages, config.clip_value
+            )
+            network_params, opt_state = parts.apply_gradients(state, opt_state, network_params, grads)
+            return (network_params, opt_state), aux
+
+        def epoch(carry, epoch_key):
+            order = jax.random.permutation(epoch_key, batch_size)
+            minibatches = jax.tree.map(
+                lambda x: x[order].reshape((config.num_minibatches, minibatch_size) + x.shape[1:]), batch
+            )
+            return jax.lax.scan(minibatch_step, carry, minibatches)
+
+        epoch_keys = jax.random.split(update_key, config.num_epochs)
+        (network_params, opt_state), aux = jax.lax.scan(
+            epoch, (state.params.network, state.opt_state), epoch_keys
+        )
+        state = state.replace(params=state.params.replace(network=network_params), opt_state=opt_state, key=key)
+        state = parts.finish(state, traj)
+        return state, {**metrics, **jax.tree.map(jnp.mean, aux)}
+
+    return Agent(
+        name="ppo",
+        env=env,
+        env_params=env_params,
+        config=config,
+        default_hparams=dict(DEFAULT_HPARAMS),
+        init=parts.init,
+        train_step=train_step,
+        act=parts.act,
+        steps_per_update=batch_size,
+    )

@@ -1,0 +1,251 @@
+"""What the on-policy agents (REINFORCE, A2C, PPO) share: config, state, rollout, act.
+
+Each agent module adds only its own loss and update schedule on top of these pieces.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+from gymnax.environments import spaces
+
+from jaxrl.core.agent import describe_space
+from jaxrl.core.hparams import ConfigError
+from jaxrl.core.networks import ACTIVATIONS, ActorCritic
+from jaxrl.core.normalization import RewardNormalizer, RunningStats
+from jaxrl.core.rollout import VecEnv, episode_metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class ActorCriticConfig:
+    """Static options every on-policy agent has."""
+
+    num_envs: int = 8
+    rollout_len: int = 128
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    torso: str = "auto"  # "mlp" | "cnn" | "auto" (cnn for image observations [H, W, C])
+    shared_torso: bool = False
+    normalize_obs: bool = False
+    normalize_reward: bool = False
+    anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run's total steps
+    log_std_init: float = 0.0  # Gaussian policies: initial log standard deviation
+
+
+# Hyperparameters every on-policy agent has (traced, carried in the state).
+COMMON_HPARAMS: dict[str, float] = {
+    "learning_rate": 3e-4,
+    "gamma": 0.99,
+    "ent_coef": 0.01,
+    "vf_coef": 0.5,
+    "max_grad_norm": 0.5,
+    "total_steps": 0.0,  # env steps per seed of the run; jaxrl.train fills it in (for anneal_lr)
+}
+
+
+class Transition(NamedTuple):
+    """One rollout step of every env; leading axes [T, num_envs] once stacked."""
+
+    obs: Any  # the (normalised) observation the action was chosen from
+    action: jax.Array
+    reward: jax.Array  # the (scaled) reward learned from
+    terminated: jax.Array
+    truncated: jax.Array
+    final_obs: Any  # the (normalised) observation the action led to, before auto-reset
+    log_prob: jax.Array
+    value: jax.Array
+    raw_obs: Any  # unnormalised, for the observation statistics (None unless normalize_obs)
+    raw_reward: jax.Array | None  # unscaled, for the reward statistics (None unless normalize_reward)
+
+
+@struct.dataclass
+class ACParams:
+    """What ``act`` needs: network weights and the observation statistics."""
+
+    network: Any
+    obs_stats: RunningStats | None
+
+
+@struct.dataclass
+class ACState:
+    params: ACParams
+    opt_state: Any
+    hparams: dict[str, jax.Array]
+    env_state: Any
+    obs: Any
+    key: jax.Array
+    updates: jax.Array  # train_steps done
+    reward_norm: RewardNormalizer | None
+
+
+class ActorCriticParts(NamedTuple):
+    """The built pieces an on-policy agent composes."""
+
+    config: ActorCriticConfig
+    venv: VecEnv
+    network: ActorCritic
+    optimizer: optax.GradientTransformation
+    discrete: bool
+    action_low: np.ndarray | None
+    action_high: np.ndarray | None
+    init: Callable[[jax.Array, dict], ACState]
+    apply: Callable[[ACParams, Any], tuple[Any, jax.Array]]  # (params, obs) -> (dist, value)
+    collect: Callable[[ACState, jax.Array], tuple[ACState, Transition, dict]]
+    bootstrap_values: Callable[[ACParams, Transition], jax.Array]
+    apply_gradients: Callable[[ACState, Any, Any, Any], tuple[Any, Any]]  # (state, opt_state, params, grads)
+    finish: Callable[[ACState, Transition], ACState]
+    act: Callable[[ACParams, Any, jax.Array], jax.Array]
+
+
+def validate_common(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig) -> None:
+    action_space = env.action_space(env_params)
+    if not isinstance(action_space, (spaces.Discrete, spaces.Box)):
+        raise ConfigError(f"{agent_name} supports Discrete and Box action spaces, not {describe_space(action_space)}")
+    for name in ("num_envs", "rollout_len"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name}={getattr(config, name)} must be >= 1")
+    if config.activation not in ACTIVATIONS:
+        raise ConfigError(f"activation={config.activation!r}: choose one of {sorted(ACTIVATIONS)}")
+    if config.torso not in ("mlp", "cnn", "auto"):
+        raise ConfigError(f"torso={config.torso!r}: choose 'mlp', 'cnn' or 'auto'")
+    if not config.hidden or any(int(w) < 1 for w in config.hidden):
+        raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=(64, 64)")
+
+
+def make_optimizer() -> optax.GradientTransformation:
+    """Adam behind global-norm clipping, both knobs injected so they are traced per run."""
+
+    def factory(learning_rate: float, max_grad_norm: float) -> optax.GradientTransformation:
+        return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(learning_rate, eps=1e-5))
+
+    return optax.inject_hyperparams(factory)(learning_rate=0.0, max_grad_norm=0.0)
+
+
+def with_hyperparams(opt_state: Any, **values: jax.Array) -> Any:
+    """A copy of an ``inject_hyperparams`` state with some hyperparameters replaced."""
+    hyperparams = {**opt_state.hyperparams, **{k: jnp.asarray(v, jnp.float32) for k, v in values.items()}}
+    return opt_state._replace(hyperparams=hyperparams)
+
+
+def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig) -> ActorCriticParts:
+    validate_common(agent_name, env, env_params, config)
+    venv = VecEnv(env, env_params, config.num_envs)
+    obs_space, action_space = env.observation_space(env_params), env.action_space(env_params)
+    # Discrete observations (FrozenLake, probes) reach the network one-hot encoded.
+    num_obs_categories = obs_space.n if isinstance(obs_space, spaces.Discrete) else None
+    if num_obs_categories is not None and config.normalize_obs:
+        raise ConfigError("normalize_obs is for continuous observations; this env's observations are discrete")
+    obs_shape = (num_obs_categories,) if num_obs_categories is not None else tuple(obs_space.shape)
+    discrete = isinstance(action_space, spaces.Discrete)
+    torso = config.torso if config.torso != "auto" else ("cnn" if len(obs_shape) == 3 else "mlp")
+    network = ActorCritic(
+        hidden=tuple(int(w) for w in config.hidden),
+        activation=config.activation,
+        torso=torso,
+        shared=config.shared_torso,
+        num_actions=action_space.n if discrete else None,
+        action_dim=None if discrete else int(np.prod(action_space.shape)),
+        log_std_init=config.log_std_init,
+    )
+    low = None if discrete else np.broadcast_to(np.asarray(action_space.low, np.float32), action_space.shape)
+    high = None if discrete else np.broadcast_to(np.asarray(action_space.high, np.float32), action_space.shape)
+    optimizer = make_optimizer()
+
+    def normalize(params: ACParams, obs: Any) -> Any:
+        """The network's input: one-hot for discrete observations, else (optionally) standardised."""
+        if num_obs_categories is not None:
+            return jax.nn.one_hot(obs, num_obs_categories, dtype=jnp.float32)
+        obs = jnp.asarray(obs, jnp.float32)
+        return obs if params.obs_stats is None else params.obs_stats.normalize(obs)
+
+    def apply(params: ACParams, obs: Any) -> tuple[Any, jax.Array]:
+        return network.apply(params.network, normalize(params, obs))
+
+    def env_action(action: jax.Array) -> jax.Array:
+        """Continuous actions are sampled unbounded and clipped to the space when stepping."""
+        return action if discrete else jnp.clip(action, low, high)
+
+    def init(key: jax.Array, hparams: dict) -> ACState:
+        net_key, env_key, key = jax.random.split(key, 3)
+        obs, env_state = venv.reset(env_key)
+        network_params = network.init(net_key, jnp.zeros(obs_shape, jnp.float32))
+        obs_stats = RunningStats.create(obs_shape) if config.normalize_obs else None
+        params = ACParams(network_params, obs_stats)
+        opt_state = with_hyperparams(
+            optimizer.init(network_params),
+            learning_rate=hparams["learning_rate"],
+            max_grad_norm=hparams["max_grad_norm"],
+        )
+        reward_norm = RewardNormalizer.create(config.num_envs) if config.normalize_reward else None
+        return ACState(params, opt_state, hparams, env_state, obs, key, jnp.zeros((), jnp.int32), reward_norm)
+
+    def collect(state: ACState, key: jax.Array) -> tuple[ACState, Transition, dict]:
+        """``rollout_len`` steps of every env under the current policy (a lax.scan)."""
+
+        def step(carry, step_key):
+            env_state, obs = carry
+            policy_key, env_key = jax.random.split(step_key)
+            dist, value = apply(state.params, obs)
+            action = dist.sample(policy_key)
+            env_state, out = venv.step(env_key, env_state, env_action(action))
+            reward = out.reward.astype(jnp.float32)
+            scaled = reward if state.reward_norm is None else state.reward_norm.scale(reward)
+            transition = Transition(
+                obs=normalize(state.params, obs),
+                action=action,
+                reward=scaled,
+                terminated=out.terminated,
+                truncated=out.truncated,
+                final_obs=normalize(state.params, out.final_obs),
+                log_prob=dist.log_prob(action),
+                value=value,
+                raw_obs=obs if config.normalize_obs else None,  # kept only where statistics need them
+                raw_reward=reward if config.normalize_reward else None,
+            )
+            return (env_state, out.obs), (transition, episode_metrics(out.info))
+
+        keys = jax.random.split(key, config.rollout_len)
+        (env_state, obs), (transitions, metrics) = jax.lax.scan(step, (state.env_state, state.obs), keys)
+        metrics = jax.tree.map(lambda m: m.sum(0), metrics)
+        return state.replace(env_state=env_state, obs=obs), transitions, metrics
+
+    def bootstrap_values(params: ACParams, transitions: Transition) -> jax.Array:
+        """V(final observation) for every step, in one batched pass (already normalised obs)."""
+        return network.apply(params.network, transitions.final_obs)[1]
+
+    def apply_gradients(state: ACState, opt_state: Any, network_params: Any, grads: Any) -> tuple[Any, Any]:
+        learning_rate = state.hparams["learning_rate"]
+        if config.anneal_lr:
+            steps_done = state.updates.astype(jnp.float32) * config.num_envs * config.rollout_len
+            total = jnp.maximum(state.hparams["total_steps"], 1.0)
+            learning_rate = learning_rate * jnp.clip(1.0 - steps_done / total, 0.0, 1.0)
+        opt_state = with_hyperparams(opt_state, learning_rate=learning_rate)
+        updates, opt_state = optimizer.update(grads, opt_state, network_params)
+        return optax.apply_updates(network_params, updates), opt_state
+
+    def finish(state: ACState, transitions: Transition) -> ACState:
+        """After learning: update normalisation statistics from this rollout, count the update."""
+        params = state.params
+        if params.obs_stats is not None:
+            params = params.replace(obs_stats=params.obs_stats.update(transitions.raw_obs))
+        reward_norm = state.reward_norm
+        if reward_norm is not None:
+            dones = jnp.logical_or(transitions.terminated, transitions.truncated)
+            reward_norm = reward_norm.update(transitions.raw_reward, dones, state.hparams["gamma"])
+        return state.replace(params=params, reward_norm=reward_norm, updates=state.updates + 1)
+
+    def act(params: ACParams, obs: Any, key: jax.Array) -> jax.Array:
+        """The deterministic policy: argmax for discrete actions, the clipped mean for continuous."""
+        dist, _ = apply(params, obs)
+        return env_action(dist.mode())
+
+    return ActorCriticParts(
+        config, venv, network, optimizer, discrete, low, high,
+        init, apply, collect, bootstrap_values, apply_gradients, finish, act,
+    )

@@ -1,0 +1,87 @@
+"""Networks (flax linen): MLP and MinAtar CNN torsos, actor-critic heads, orthogonal init.
+
+Initialisation follows the PPO literature: orthogonal weights with gain sqrt(2) in the torso,
+0.01 on the policy head (near-uniform initial policy) and 1.0 on the value head; zero biases.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxrl.core.distributions import Categorical, DiagGaussian
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {"tanh": nn.tanh, "relu": nn.relu, "elu": nn.elu}
+
+
+def dense(features: int, gain: float) -> nn.Dense:
+    return nn.Dense(features, kernel_init=nn.initializers.orthogonal(gain), bias_init=nn.initializers.zeros)
+
+
+class MLP(nn.Module):
+    """Fully connected torso; flattens everything after the batch axes it is given one obs at a time."""
+
+    hidden: Sequence[int]
+    activation: str = "tanh"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = x.reshape(x.shape[:-1] + (-1,)) if x.ndim > 1 else x
+        for width in self.hidden:
+            x = ACTIVATIONS[self.activation](dense(width, math.sqrt(2.0))(x))
+        return x
+
+
+class MinAtarCNN(nn.Module):
+    """A 3x3 convolution (16 filters) and a dense layer, for [10, 10, C] MinAtar frames."""
+
+    hidden: Sequence[int] = (128,)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = nn.Conv(16, (3, 3), kernel_init=nn.initializers.orthogonal(math.sqrt(2.0)))(x.astype(jnp.float32))
+        x = ACTIVATIONS[self.activation](x)
+        x = x.reshape(x.shape[:-3] + (-1,))
+        for width in self.hidden:
+            x = ACTIVATIONS[self.activation](dense(width, math.sqrt(2.0))(x))
+        return x
+
+
+def make_torso(kind: str, hidden: Sequence[int], activation: str) -> nn.Module:
+    if kind == "cnn":
+        return MinAtarCNN(hidden=tuple(hidden), activation=activation)
+    return MLP(hidden=tuple(hidden), activation=activation)
+
+
+class ActorCritic(nn.Module):
+    """Policy distribution and state value from one observation (vmap/batch freely).
+
+    ``num_actions`` for a categorical policy, else ``action_dim`` for a Gaussian with a learned,
+    state-independent log-std. ``shared`` uses one torso for both heads.
+    """
+
+    hidden: Sequence[int]
+    activation: str = "tanh"
+    torso: str = "mlp"  # "mlp" | "cnn"
+    shared: bool = False
+    num_actions: int | None = None
+    action_dim: int | None = None
+    log_std_init: float = 0.0
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> tuple[Categorical | DiagGaussian, jax.Array]:
+        actor_torso = make_torso(self.torso, self.hidden, self.activation)
+        critic_torso = actor_torso if self.shared else make_torso(self.torso, self.hidden, self.activation)
+        actor_features = actor_torso(obs)
+        critic_features = actor_features if self.shared else critic_torso(obs)
+        value = dense(1, 1.0)(critic_features)[..., 0]
+        if self.num_actions is not None:
+            return Categorical(dense(self.num_actions, 0.01)(actor_features)), value
+        mean = dense(self.action_dim, 0.01)(actor_features)
+        log_std = self.param("log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,))
+        return DiagGaussian(mean, log_std), value
