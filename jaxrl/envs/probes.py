@@ -13,7 +13,7 @@ observation_action_reward  2 start states, reward 1 iff action == s     Q(s, a) 
 time_limit                 1 state, reward 1, never terminates,         Q = 1 / (1 - gamma)
                            truncated every T steps                      (only with correct
                                                                         truncation bootstrap)
-ContinuousActionProbe      obs 0, action in [-1, 1], reward             best action 0.5
+ContinuousActionProbe      obs 0, action in [-4, 4], reward             best action 0.5
                            -(a - 0.5)^2, ends
 =========================  ===========================================  =========================
 """
@@ -75,7 +75,11 @@ class ProbeParams(environment.EnvParams):
 
 
 class ContinuousActionProbe(environment.Environment[ProbeState, ProbeParams]):
-    """Observation zeros(1); one action in [-1, 1]; reward -(a - 0.5)^2; terminates after one step."""
+    """Observation zeros(1); one action in [-4, 4]; reward -(a - 0.5)^2; terminates after one step.
+
+    The range is wide so that clipping is negligible: E[reward] = -(mean - 0.5)^2 - std^2 is
+    maximal at mean 0.5 whatever the policy's std, entropy bonus or not.
+    """
 
     target: float = 0.5
 
@@ -95,7 +99,7 @@ class ContinuousActionProbe(environment.Environment[ProbeState, ProbeParams]):
         return jnp.zeros(1), ProbeState(time=jnp.zeros((), jnp.int32))
 
     def action_space(self, params: ProbeParams | None = None) -> spaces.Box:
-        return spaces.Box(-1.0, 1.0, (1,), jnp.float32)
+        return spaces.Box(-4.0, 4.0, (1,), jnp.float32)
 
     def observation_space(self, params: ProbeParams) -> spaces.Box:
         return spaces.Box(0.0, 0.0, (1,), jnp.float32)
