@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from typing import Any
 
 import jax
@@ -113,8 +114,7 @@ def evaluate(
     num_runs = int(np.prod(run_shape)) if run_shape else 1
     flat = jax.tree.map(lambda x: x.reshape((num_runs,) + x.shape[len(run_shape):]), params)
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(num_runs))
-    rollout = jax.jit(jax.vmap(lambda p, k: episode_rollout(agent, p, k, episodes, max_steps)))
-    returns, lengths, successes = jax.device_get(rollout(flat, keys))
+    returns, lengths, successes = jax.device_get(_compiled_rollout(agent, episodes, max_steps)(flat, keys))
     shape = tuple(run_shape) + (episodes,)
     has_success = success_fn(agent.env) is not None
     return EvalResult(
@@ -122,6 +122,23 @@ def evaluate(
         lengths=np.asarray(lengths).reshape(shape),
         successes=np.asarray(successes).reshape(shape) if has_success else None,
     )
+
+
+_ROLLOUTS: "OrderedDict[tuple[int, int, int], tuple[Agent, Any]]" = OrderedDict()
+
+
+def _compiled_rollout(agent: Agent, episodes: int, max_steps: int) -> Any:
+    """One jitted evaluation function per (agent, episodes, max_steps), so repeated calls reuse it.
+
+    Keyed by the agent's identity; the cache holds the agent, so the id cannot be reused.
+    """
+    key = (id(agent), episodes, max_steps)
+    if key not in _ROLLOUTS:
+        fn = jax.jit(jax.vmap(lambda p, k: episode_rollout(agent, p, k, episodes, max_steps)))
+        _ROLLOUTS[key] = (agent, fn)
+        if len(_ROLLOUTS) > 32:
+            _ROLLOUTS.popitem(last=False)
+    return _ROLLOUTS[key][1]
 
 
 def _run_shape(agent: Agent, params: Any) -> tuple[int, ...]:

@@ -1,0 +1,180 @@
+"""Shared helpers for the experiment scripts: flags, per-seed summaries and exact evaluation.
+
+Every figure the scripts print is a per-seed quantity summarised over seeds (mean ± std, min,
+max), so a bad seed is never hidden by the mean.
+
+Besides ``jaxrl.evaluate`` (sampled greedy episodes), the scripts compute each seed's greedy
+policy's *exact* expected return from the env's transition table (``exact_greedy_return``): a
+backward recursion over the time limit, with greedy ties split uniformly as ``jaxrl``'s greedy
+policy breaks them. It has no sampling noise, and it cross-checks the sampled evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any, Mapping
+
+import numpy as np
+
+import jaxrl
+
+
+# -- flags ----------------------------------------------------------------------------------------
+def make_parser(doc: str, steps: int | None) -> argparse.ArgumentParser:
+    """A parser with the flags every script takes: ``--seeds`` and ``--steps``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=32, help="seeds trained side by side (default 32)")
+    default = f"{steps:,}" if steps is not None else "see above"
+    parser.add_argument("--steps", type=int, default=steps, help=f"env steps per seed (default {default})")
+    return parser
+
+
+# -- summaries over seeds -------------------------------------------------------------------------
+def seed_stats(values: Any, fmt: str = ".3f") -> str:
+    """``mean ± std (min .., max ..)`` of one value per seed; seeds with NaN (no data) are left out, and said so."""
+    values = np.asarray(values, np.float64).ravel()
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return f"no data for any of {values.size} seeds"
+    seeds = f"{values.size} seeds" if finite.size == values.size else f"the {finite.size} of {values.size} seeds with data"
+    return f"{finite.mean():{fmt}} ± {finite.std():{fmt}} (min {finite.min():{fmt}}, max {finite.max():{fmt}}, {seeds})"
+
+
+def value_counts(values: Any, fmt: str = "g") -> str:
+    """Each distinct per-seed value with how many seeds have it, e.g. ``-13 x32``."""
+    distinct, counts = np.unique(np.round(np.asarray(values, np.float64).ravel(), 6), return_counts=True)
+    return ", ".join(f"{v:{fmt}} x{c}" for v, c in zip(distinct, counts))
+
+
+def late_mean(metric: np.ndarray, fraction: float = 0.5) -> np.ndarray:
+    """Per-seed ``nanmean`` of a logged curve over its last ``fraction`` of log points."""
+    start = int(round(metric.shape[-1] * (1.0 - fraction)))
+    return np.nanmean(metric[..., start:], axis=-1)
+
+
+def late_episode_mean(metrics: Mapping[str, np.ndarray], name: str = "episode_return", fraction: float = 0.5) -> np.ndarray:
+    """Per-seed mean of an episode metric over the training episodes that ended in the last
+    ``fraction`` of training, each episode counted once.
+
+    ``late_mean`` of the logged curve instead weights every log period equally, whatever the
+    number of episodes in it, so a period holding one long, bad episode counts as much as one
+    holding fifty short ones: with long episodes around, it is the more pessimistic of the two.
+    """
+    start = int(round(metrics[name].shape[-1] * (1.0 - fraction)))
+    values, episodes = metrics[name][..., start:], metrics["episodes"][..., start:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nansum(values * episodes, axis=-1) / episodes.sum(axis=-1)
+
+
+def first_log_reaching(curve: np.ndarray, env_steps: np.ndarray, threshold: float) -> np.ndarray:
+    """Env steps at the first log point from which ``curve >= threshold`` holds to the end; NaN if never."""
+    ok = np.nan_to_num(curve, nan=-np.inf) >= threshold
+    holds_to_end = np.flip(np.cumprod(np.flip(ok, -1), -1), -1).astype(bool)
+    first = np.argmax(holds_to_end, axis=-1)
+    return np.where(holds_to_end.any(-1), env_steps[first], np.nan)
+
+
+class Stopwatch:
+    """Wall time since creation, compile and evaluation included."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def __str__(self) -> str:
+        return f"{time.perf_counter() - self.start:.1f} s"
+
+
+def header(title: str, **fields: Any) -> None:
+    print(f"== {title}")
+    for name, value in fields.items():
+        print(f"   {name}: {value}")
+
+
+# -- exact evaluation from the transition table ----------------------------------------------------
+def env_table(env_id: str, env_kwargs: Mapping[str, Any] | None = None):
+    """The env's transition table and its time limit (the horizon of an episode)."""
+    env, params = jaxrl.make_env(env_id, **dict(env_kwargs or {}))
+    return env.transition_table(), int(params.max_steps_in_episode)
+
+
+def greedy_probs(q: np.ndarray) -> np.ndarray:
+    """The greedy policy of Q-tables ``[..., S, A]``, ties split uniformly (as ``jaxrl`` breaks them)."""
+    q = np.asarray(q)
+    mask = (q == q.max(-1, keepdims=True)).astype(np.float64)
+    return mask / mask.sum(-1, keepdims=True)
+
+
+def exact_greedy_return(table, q: np.ndarray | None, horizon: int, reward: np.ndarray | None = None) -> np.ndarray:
+    """Expected undiscounted return within ``horizon`` steps from the reset distribution.
+
+    ``q``: Q-tables ``[..., S, A]`` (their greedy policies are evaluated; one value per table), or
+    None for the optimal policy under the time limit. ``reward`` replaces the table's rewards, e.g.
+    a success indicator ``[S, A, K]`` to get the probability of reaching the goal in time.
+    """
+    reward = table.reward if reward is None else reward
+    policy = None if q is None else greedy_probs(q)
+    batch = () if q is None else np.shape(q)[:-2]
+    continues = 1.0 - table.terminated
+    values = np.zeros(batch + (table.num_states,))
+    for _ in range(horizon):
+        # q_k(s, a) = sum_o p_o (r_o + [not terminated_o] v_{k-1}(s'_o)), for every table at once
+        q_k = np.sum(table.probs * (reward + continues * values[..., table.next_state]), axis=-1)
+        values = q_k.max(-1) if policy is None else np.sum(policy * q_k, axis=-1)
+    return values @ table.initial
+
+
+def goal_indicator(table) -> np.ndarray:
+    """1 on transitions that end the episode with a positive reward (FrozenLake's goal), else 0."""
+    return (table.terminated & (table.reward > 0)).astype(np.float64)
+
+
+def greedy_reachable_states(table, q: np.ndarray) -> np.ndarray:
+    """Non-terminal states the greedy policy (any tied action) can visit from the start."""
+    policy = greedy_probs(q)
+    seen = np.zeros(table.num_states, bool)
+    frontier = list(np.flatnonzero(table.initial > 0))
+    seen[frontier] = True
+    while frontier:
+        s = frontier.pop()
+        for a in np.flatnonzero(policy[s] > 0):
+            for k in np.flatnonzero(table.probs[s, a] > 0):
+                s_next = table.next_state[s, a, k]
+                if not table.terminated[s, a, k] and not seen[s_next]:
+                    seen[s_next] = True
+                    frontier.append(s_next)
+    return np.flatnonzero(seen)
+
+
+# -- FrozenLake pictures ---------------------------------------------------------------------------
+FROZEN_LAKE_ARROWS = "<v>^"  # actions 0 left, 1 down, 2 right, 3 up
+
+
+def frozen_lake_q_table(q: np.ndarray, desc: list[str]) -> str:
+    """A Q-table, one row per state, with the tile and the greedy action(s), as the tutorials print it."""
+    ncol = len(desc[0])
+    lines = ["state  tile        left      down     right        up   greedy"]
+    for s, row in enumerate(np.asarray(q)):
+        tile = desc[s // ncol][s % ncol]
+        tied = "".join(FROZEN_LAKE_ARROWS[a] for a in np.flatnonzero(row == row.max()))
+        arrows = tied if tile in "SF" and row.max() > row.min() else ""
+        lines.append(f"{s:5d}  {tile:>4s}  " + "  ".join(f"{v:8.4f}" for v in row) + f"   {arrows:>6s}")
+    return "\n".join(lines)
+
+
+def frozen_lake_policy_map(q: np.ndarray, desc: list[str]) -> str:
+    """The greedy action on each frozen tile as an arrow (the first of tied ones; holes H, goal G;
+    '?' where Q is all equal)."""
+    q = np.asarray(q)
+    ncol = len(desc[0])
+    rows = []
+    for r, line in enumerate(desc):
+        cells = []
+        for c, tile in enumerate(line):
+            values = q[r * ncol + c]
+            if tile in "HG":
+                cells.append(tile)
+            else:
+                cells.append(FROZEN_LAKE_ARROWS[int(np.argmax(values))] if values.max() > values.min() else "?")
+        rows.append(" ".join(cells))
+    return "\n".join(rows)
