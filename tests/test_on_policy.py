@@ -193,3 +193,43 @@ def test_ppo_pendulum_smoke_continuous():
     result = jaxrl.train("ppo", "Pendulum-v1", seeds=2, steps=60_000, progress=False,
                          config={"normalize_obs": True, "normalize_reward": True})
     assert np.nanmean(result.metrics["episode_return"][:, -5:]) > np.nanmean(result.metrics["episode_return"][:, :5])
+
+
+# -- engine integration ------------------------------------------------------------------------------
+TINY = {"num_envs": 2, "rollout_len": 8, "hidden": (8,), "num_epochs": 2, "num_minibatches": 2}
+
+
+def test_ppo_chunking_never_changes_results():
+    runs = [jaxrl.train("ppo", "CartPole-v1", seeds=2, steps=1_600, log_interval=160, num_chunks=n,
+                        config=TINY, progress=False) for n in (1, 10)]
+    for a, b in zip(jax.tree.leaves(runs[0].final_state.params), jax.tree.leaves(runs[1].final_state.params)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(runs[0].metrics["policy_loss"], runs[1].metrics["policy_loss"])
+
+
+def test_anneal_lr_reaches_zero_at_the_end_of_the_run():
+    result = jaxrl.train("ppo", "CartPole-v1", seeds=1, steps=1_600, config={**TINY, "anneal_lr": True},
+                         hparams={"learning_rate": 1e-3}, progress=False)
+    assert result.hparams[0]["total_steps"] == 1_600  # filled in by the engine
+    # the last update ran at 1 - 1584/1600 of the initial rate
+    last_lr = float(result.final_state.opt_state.hyperparams["learning_rate"][0])
+    assert last_lr == pytest.approx(1e-3 * (1 - 1_584 / 1_600), rel=1e-4)
+
+
+def test_observation_statistics_come_from_training_data_and_reach_act():
+    result = jaxrl.train("ppo", "CartPole-v1", seeds=1, steps=1_600, config={**TINY, "normalize_obs": True}, progress=False)
+    stats = result.final_state.params.obs_stats
+    assert float(stats.count[0]) == pytest.approx(1_600 + 1e-4)  # every training observation, once
+    assert np.all(np.asarray(stats.var[0]) > 0) and np.any(np.abs(np.asarray(stats.mean[0])) > 1e-3)
+    # act uses the statistics: zeroing them changes the greedy actions of some observations
+    params = result.params(seed=0)
+    obs = jax.random.normal(jax.random.key(0), (256, 4))
+    act = jax.vmap(result.agent.act, in_axes=(None, 0, None))
+    plain = params.replace(obs_stats=RunningStats.create((4,)))
+    assert not np.array_equal(act(params, obs, jax.random.key(0)), act(plain, obs, jax.random.key(0)))
+
+
+def test_reward_scaling_never_leaks_into_reported_returns():
+    result = jaxrl.train("a2c", probes.time_limit(5), seeds=1, steps=800, log_interval=80,
+                         config={**PROBE_CONFIG, "normalize_reward": True}, progress=False)
+    np.testing.assert_array_equal(result.metrics["episode_return"], 5.0)

@@ -1,0 +1,156 @@
+"""PPO on CartPole-v1: jaxrl vs rejax vs Stable-Baselines3, side by side in one run.
+
+    python scripts/bench_ppo.py [--steps 100000] [--seeds 1 16] [--sb3-seeds 16] [--venvs DIR]
+
+Hyperparameters are rejax's CartPole PPO: 5 envs x 100 steps, 5 epochs, 5 minibatches, learning
+rate 7.5e-4, 64x64 tanh MLP, gradient clip 0.5, gamma 0.99, GAE lambda 0.95, clip 0.2, value
+coefficient 0.5, entropy 0.01, 100k env steps per seed.
+
+Every measurement runs in a fresh process, so compile time is cold and counted. rejax 0.1.3 needs
+gymnax 0.0.9 and SB3 needs torch: the script builds each its own virtual environment under
+``--venvs`` (default ~/.cache/jaxrl-bench) on first use (``torch==2.13.0``, the CPU build on
+this machine). rejax is measured twice: with its default evaluation cadence (every 4096 steps),
+as its users run it, and with evaluation off (one at the end), its best case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+PPO = dict(num_envs=5, rollout_len=100, num_epochs=5, num_minibatches=5, hidden=(64, 64), activation="tanh")
+HP = dict(learning_rate=7.5e-4, max_grad_norm=0.5, gamma=0.99, gae_lambda=0.95, clip_eps=0.2, vf_coef=0.5, ent_coef=0.01)
+
+JAXRL_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+import jax, jaxrl
+seeds, steps = int(sys.argv[1]), int(sys.argv[2])
+config, hparams = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+t0 = time.perf_counter()
+result = jaxrl.train("ppo", "CartPole-v1", seeds=seeds, steps=steps, config=config, hparams=hparams, progress=False)
+wall = time.perf_counter() - t0
+ret = float(jaxrl.evaluate(result, episodes=10).mean_return)
+print(json.dumps(dict(wall=wall, train=result.train_seconds, compile=wall - result.train_seconds,
+                      steps=int(result.env_steps[-1]) * seeds, final_return=ret, import_s=t0 - start)))
+"""
+
+REJAX_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+import jax, numpy as np
+from rejax import PPO
+seeds, steps, evaluate = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+t0 = time.perf_counter()
+kwargs = dict(env="CartPole-v1", num_envs=5, num_steps=100, num_epochs=5, num_minibatches=5,
+              learning_rate=7.5e-4, max_grad_norm=0.5, total_timesteps=steps, gamma=0.99, gae_lambda=0.95,
+              clip_eps=0.2, vf_coef=0.5, ent_coef=0.01,
+              agent_kwargs=dict(activation="tanh", hidden_layer_sizes=(64, 64)))
+if not evaluate:
+    kwargs.update(eval_freq=steps, skip_initial_evaluation=True)
+algo = PPO.create(**kwargs)
+keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+train = jax.jit(jax.vmap(algo.train))
+compiled = train.lower(keys).compile()
+t1 = time.perf_counter()
+ts, evaluation = compiled(keys)
+jax.block_until_ready(ts)
+t2 = time.perf_counter()
+lengths, returns = evaluation
+print(json.dumps(dict(wall=t2 - t0, train=t2 - t1, compile=t1 - t0, steps=steps * seeds,
+                      final_return=float(np.asarray(returns)[:, -1].mean()), import_s=t0 - start)))
+"""
+
+SB3_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+import torch
+from torch import nn
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+torch.set_num_threads(1)
+seeds, steps = int(sys.argv[1]), int(sys.argv[2])
+t0 = time.perf_counter()
+returns = []
+for seed in range(seeds):
+    env = make_vec_env("CartPole-v1", n_envs=5, seed=seed)
+    model = PPO("MlpPolicy", env, n_steps=100, batch_size=100, n_epochs=5, learning_rate=7.5e-4, max_grad_norm=0.5,
+                gamma=0.99, gae_lambda=0.95, clip_range=0.2, vf_coef=0.5, ent_coef=0.01,
+                policy_kwargs=dict(net_arch=[64, 64], activation_fn=nn.Tanh), device="cpu", seed=seed, verbose=0)
+    model.learn(total_timesteps=steps)
+    returns.append(evaluate_policy(model, model.get_env(), n_eval_episodes=10)[0])
+wall = time.perf_counter() - t0
+print(json.dumps(dict(wall=wall, train=wall, compile=0.0, steps=steps * seeds,
+                      final_return=sum(returns) / len(returns), import_s=t0 - start)))
+"""
+
+
+def ensure_venv(path: Path, packages: list[str]) -> Path:
+    python = path / "bin" / "python"
+    marker = path / ".jaxrl-bench-ready"
+    if not marker.exists():
+        print(f"building {path} with {' '.join(packages)} (first use only)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
+        marker.write_text(" ".join(packages))
+    return python
+
+
+def run_child(python: str | Path, code: str, *args: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XLA_FLAGS")}
+    out = subprocess.run([str(python), "-c", textwrap.dedent(code), *map(str, args)],
+                         capture_output=True, text=True, env=env, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--sb3-seeds", type=int, default=16, help="SB3 trains its seeds one after another")
+    parser.add_argument("--venvs", type=Path, default=Path.home() / ".cache" / "jaxrl-bench")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["rejax", "sb3"])
+    args = parser.parse_args()
+
+    rows = []
+    for seeds in args.seeds:
+        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(PPO), json.dumps(HP))))
+    if "rejax" not in args.skip:
+        rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
+        for seeds in args.seeds:
+            rows.append(("rejax (default eval)", seeds, run_child(rejax, REJAX_CHILD, seeds, args.steps, 1)))
+            rows.append(("rejax (eval off)", seeds, run_child(rejax, REJAX_CHILD, seeds, args.steps, 0)))
+    if "sb3" not in args.skip:
+        sb3 = ensure_venv(args.venvs / "sb3", ["torch==2.13.0", "stable-baselines3", "gymnasium"])
+        rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, args.sb3_seeds, args.steps)))
+
+    print(f"\nPPO CartPole-v1, {args.steps:,} env steps per seed, rejax hyperparameters")
+    print(f"{'library':22s} {'seeds':>5s} {'env steps/s':>12s} {'compile s':>10s} {'wall s':>8s} {'final return':>13s}")
+    for name, seeds, r in rows:
+        print(f"{name:22s} {seeds:5d} {r['steps'] / r['train']:12,.0f} {r['compile']:10.2f} {r['wall']:8.2f} {r['final_return']:13.1f}")
+    jax16 = next((r for n, s, r in rows if n == "jaxrl" and s == max(args.seeds)), None)
+    best_rejax = {s: max((r for n, s2, r in rows if n.startswith("rejax") and s2 == s), key=lambda r: r["steps"] / r["train"], default=None)
+                  for s in args.seeds}
+    for s in args.seeds:
+        ours = next(r for n, s2, r in rows if n == "jaxrl" and s2 == s)
+        if best_rejax[s]:
+            ratio = (ours["steps"] / ours["train"]) / (best_rejax[s]["steps"] / best_rejax[s]["train"])
+            print(f"jaxrl / best rejax env steps/s, {s} seed(s): {ratio:.2f}x")
+    sb3_row = next((r for n, s, r in rows if n == "Stable-Baselines3"), None)
+    if sb3_row and jax16:
+        per_seed_sb3 = sb3_row["wall"] / args.sb3_seeds
+        print(f"wall clock for {max(args.seeds)} seeds incl. compile: SB3 {per_seed_sb3 * max(args.seeds):.1f} s "
+              f"vs jaxrl {jax16['wall']:.1f} s: {per_seed_sb3 * max(args.seeds) / jax16['wall']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
