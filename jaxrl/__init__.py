@@ -7,6 +7,7 @@
 """
 
 from jaxrl import agents
+from jaxrl.compilation import enable_compilation_cache
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import ConfigError
 from jaxrl.envs import list_envs, make_env, register_env
@@ -22,6 +23,7 @@ __all__ = [
     "Policy",
     "TrainResult",
     "agents",
+    "enable_compilation_cache",
     "evaluate",
     "list_envs",
     "make_env",

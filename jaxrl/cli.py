@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("train", "eval"):
+        from jaxrl.compilation import enable_compilation_cache
+
+        enable_compilation_cache()  # a repeated command skips most of its compile time
     try:
         return args.func(args)
     except ConfigError as error:

@@ -91,3 +91,19 @@ def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch)
         files.atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["params.msgpack"]
+
+
+def test_compilation_cache_can_be_turned_off_and_on(tmp_path, monkeypatch):
+    import jax
+
+    from jaxrl.compilation import enable_compilation_cache
+
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        monkeypatch.setenv("JAXRL_COMPILE_CACHE", "0")
+        assert enable_compilation_cache(tmp_path / "off") is None and not (tmp_path / "off").exists()
+        monkeypatch.setenv("JAXRL_COMPILE_CACHE", "1")
+        assert enable_compilation_cache(tmp_path / "on") == tmp_path / "on"
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "on")
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)

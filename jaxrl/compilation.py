@@ -1,0 +1,29 @@
+"""A persistent XLA compilation cache, so a repeated run skips most of its compile time.
+
+The CLI turns it on (``JAXRL_COMPILE_CACHE=0`` turns it off); library users opt in with
+``jaxrl.enable_compilation_cache()``. Entries are keyed by JAX on the program, the jax/jaxlib
+version and the device, so a changed program or upgrade simply misses the cache.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "jaxrl" / "xla"
+
+
+def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path | None:
+    """Cache compiled programs on disk (default ~/.cache/jaxrl/xla); returns the directory used."""
+    if os.environ.get("JAXRL_COMPILE_CACHE", "1") == "0":
+        return None
+    path = Path(directory) if directory is not None else default_cache_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    return path
