@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 
 from jaxrl.core.hparams import ConfigError
 

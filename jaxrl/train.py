@@ -14,7 +14,6 @@ import dataclasses
 import math
 import sys
 import time
-from functools import partial
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import jax

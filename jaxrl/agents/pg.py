@@ -128,22 +128,11 @@ def _make(name: str, env: Any, env_params: Any, config: Any, hparams_defaults: d
             flat(advantages), flat(weights), flat(targets), state.hparams,
         )
         network_params, opt_state = parts.apply_gradients(state, state.opt_state, state.params.network, grads)
-        state = state.replace(params=state.params.replace(network=network_params), opt_state=opt_state, key=key)
-        state = parts.finish(state, traj)
+        state = parts.finish(state, traj, network_params, opt_state, key)
         aux["used_fraction"] = weights.mean()
         return state, {**metrics, **aux}
 
-    return Agent(
-        name=name,
-        env=env,
-        env_params=env_params,
-        config=config,
-        default_hparams=dict(hparams_defaults),
-        init=parts.init,
-        train_step=train_step,
-        act=parts.act,
-        steps_per_update=batch_size,
-    )
+    return actor_critic.make_agent(name, parts, env, env_params, hparams_defaults, train_step)
 
 
 def make_reinforce(env: Any, env_params: Any, config: ReinforceConfig | dict | None = None) -> Agent:

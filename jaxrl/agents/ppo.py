@@ -121,18 +121,7 @@ def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None) -> A
         (network_params, opt_state), aux = jax.lax.scan(
             epoch, (state.params.network, state.opt_state), epoch_keys
         )
-        state = state.replace(params=state.params.replace(network=network_params), opt_state=opt_state, key=key)
-        state = parts.finish(state, traj)
+        state = parts.finish(state, traj, network_params, opt_state, key)
         return state, {**metrics, **jax.tree.map(jnp.mean, aux)}
 
-    return Agent(
-        name="ppo",
-        env=env,
-        env_params=env_params,
-        config=config,
-        default_hparams=dict(DEFAULT_HPARAMS),
-        init=parts.init,
-        train_step=train_step,
-        act=parts.act,
-        steps_per_update=batch_size,
-    )
+    return actor_critic.make_agent("ppo", parts, env, env_params, DEFAULT_HPARAMS, train_step)

@@ -15,7 +15,7 @@ import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl.core.agent import describe_space
+from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core.hparams import ConfigError
 from jaxrl.core.networks import ACTIVATIONS, ActorCritic
 from jaxrl.core.normalization import RewardNormalizer, RunningStats
@@ -99,7 +99,7 @@ class ActorCriticParts(NamedTuple):
     collect: Callable[[ACState, jax.Array], tuple[ACState, Transition, dict]]
     bootstrap_values: Callable[[ACParams, Transition], jax.Array]
     apply_gradients: Callable[[ACState, Any, Any, Any], tuple[Any, Any]]  # (state, opt_state, params, grads)
-    finish: Callable[[ACState, Transition], ACState]
+    finish: Callable[[ACState, Transition, Any, Any, jax.Array], ACState]
     act: Callable[[ACParams, Any, jax.Array], jax.Array]
 
 
@@ -229,16 +229,18 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         updates, opt_state = optimizer.update(grads, opt_state, network_params)
         return optax.apply_updates(network_params, updates), opt_state
 
-    def finish(state: ACState, transitions: Transition) -> ACState:
-        """After learning: update normalisation statistics from this rollout, count the update."""
-        params = state.params
+    def finish(state: ACState, transitions: Transition, network_params: Any, opt_state: Any, key: jax.Array) -> ACState:
+        """After learning: install the new weights, update normalisation statistics from this
+        rollout (only now, so the update saw the statistics the rollout was collected with),
+        count the update."""
+        params = state.params.replace(network=network_params)
         if params.obs_stats is not None:
             params = params.replace(obs_stats=params.obs_stats.update(transitions.raw_obs))
         reward_norm = state.reward_norm
         if reward_norm is not None:
             dones = jnp.logical_or(transitions.terminated, transitions.truncated)
             reward_norm = reward_norm.update(transitions.raw_reward, dones, state.hparams["gamma"])
-        return state.replace(params=params, reward_norm=reward_norm, updates=state.updates + 1)
+        return state.replace(params=params, opt_state=opt_state, key=key, reward_norm=reward_norm, updates=state.updates + 1)
 
     def act(params: ACParams, obs: Any, key: jax.Array) -> jax.Array:
         """The deterministic policy: argmax for discrete actions, the clipped mean for continuous."""
@@ -248,4 +250,21 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
     return ActorCriticParts(
         config, venv, network, optimizer, discrete, low, high,
         init, apply, collect, bootstrap_values, apply_gradients, finish, act,
+    )
+
+
+def make_agent(name: str, parts: ActorCriticParts, env: Any, env_params: Any, default_hparams: dict,
+               train_step: Callable[[ACState], tuple[ACState, dict]]) -> Agent:
+    """An on-policy agent: the shared init and act around the agent's own train_step."""
+    config = parts.config
+    return Agent(
+        name=name,
+        env=env,
+        env_params=env_params,
+        config=config,
+        default_hparams=dict(default_hparams),
+        init=parts.init,
+        train_step=train_step,
+        act=parts.act,
+        steps_per_update=config.num_envs * config.rollout_len,
     )
