@@ -82,3 +82,31 @@ def test_q_learning_taxi_mean_greedy_return_at_least_7():
                          hparams={"learning_rate": 0.1, "gamma": 0.99, "epsilon": 0.1}, progress=False)
     per_seed = _greedy(result, episodes=100)
     assert per_seed["return"].mean() >= 7.0 and per_seed["success_rate"].min() == 1.0
+
+
+# -- on-policy agents at the benchmark budgets (16 seeds, greedy / deterministic-mean return) ----------
+PPO_CLASSIC = {"num_envs": 4, "rollout_len": 128, "anneal_lr": True}
+PPO_PENDULUM = {"num_envs": 16, "rollout_len": 256, "num_epochs": 10, "num_minibatches": 16,
+                "normalize_obs": True, "normalize_reward": True, "anneal_lr": True}
+
+
+def _deterministic_return(result):
+    return jaxrl.evaluate(result, episodes=20, seed=7).per_run()["return"].mean()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "algo,env,steps,config,hparams,goal",
+    [
+        ("ppo", "CartPole-v1", 500_000, PPO_CLASSIC, {"learning_rate": 2.5e-4}, 475.0),
+        ("a2c", "CartPole-v1", 500_000, {}, {}, 450.0),
+        ("reinforce", "CartPole-v1", 1_000_000, {}, {}, 400.0),
+        ("ppo", "Acrobot-v1", 1_000_000, PPO_CLASSIC, {"learning_rate": 2.5e-4}, -100.0),
+        ("ppo", "Pendulum-v1", 1_000_000, PPO_PENDULUM,
+         {"learning_rate": 1e-3, "gae_lambda": 0.95, "gamma": 0.95, "ent_coef": 0.0}, -250.0),
+    ],
+    ids=["ppo-cartpole", "a2c-cartpole", "reinforce-cartpole", "ppo-acrobot", "ppo-pendulum"],
+)
+def test_on_policy_benchmarks(algo, env, steps, config, hparams, goal):
+    result = jaxrl.train(algo, env, seeds=16, steps=steps, config=config, hparams=hparams, progress=False)
+    assert _deterministic_return(result) >= goal
