@@ -21,10 +21,10 @@ import jaxrl
 
 
 # -- flags ----------------------------------------------------------------------------------------
-def make_parser(doc: str, steps: int | None) -> argparse.ArgumentParser:
+def make_parser(doc: str, steps: int | None, seeds: int = 32) -> argparse.ArgumentParser:
     """A parser with the flags every script takes: ``--seeds`` and ``--steps``."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=32, help="seeds trained side by side (default 32)")
+    parser.add_argument("--seeds", type=int, default=seeds, help=f"seeds trained side by side (default {seeds})")
     default = f"{steps:,}" if steps is not None else "see above"
     parser.add_argument("--steps", type=int, default=steps, help=f"env steps per seed (default {default})")
     return parser
@@ -178,3 +178,49 @@ def frozen_lake_policy_map(q: np.ndarray, desc: list[str]) -> str:
                 cells.append(FROZEN_LAKE_ARROWS[int(np.argmax(values))] if values.max() > values.min() else "?")
         rows.append(" ".join(cells))
     return "\n".join(rows)
+
+
+# -- on-policy agents (REINFORCE, A2C, PPO) --------------------------------------------------------
+def curve_rows(result: Any, name: str = "episode_return", points: int = 10, fmt: str = ".1f", last: bool = False) -> str:
+    """A logged curve at ``points`` evenly spaced log points (or its ``last`` log points): env steps
+    per seed, then the per-seed values summarised over seeds (mean ± std, min, max)."""
+    curve, steps = result.metrics[name], result.env_steps
+    if last:
+        picks = np.arange(max(0, len(steps) - points), len(steps))
+    else:
+        picks = np.unique(np.linspace(0, len(steps) - 1, points).round().astype(int))
+    rows = [f"  {'env steps':>12s}  {name} per log period, over seeds"]
+    rows += [f"  {int(steps[i]):>12,d}  {seed_stats(curve[..., i], fmt)}" for i in picks]
+    return "\n".join(rows)
+
+
+def report_on_policy(result: Any, goal: float | None, episodes: int = 20, seed: int = 7, fmt: str = ".1f") -> np.ndarray:
+    """Prints the greedy (deterministic) evaluation, the online return late in training, the
+    entropy, the learning curve, the verdict against ``goal`` (if any) and the timings; returns the
+    per-seed greedy returns."""
+    greedy = jaxrl.evaluate(result, episodes=episodes, seed=seed).per_run()["return"]
+    seeds, steps = result.num_seeds, int(result.env_steps[-1])
+    print(f"\nGreedy/deterministic policy, {episodes} episodes per seed (jaxrl.evaluate, seed={seed}):")
+    print(f"  return  {seed_stats(greedy, fmt)}")
+    print("Training (sampling policy):")
+    print(f"  online return, episodes ending in the last 10% of training  {seed_stats(late_episode_mean(result.metrics, fraction=0.1), fmt)}")
+    print(f"  entropy, last log period                                     {seed_stats(result.metrics['entropy'][..., -1], '.3f')}")
+    print(curve_rows(result, fmt=fmt))
+    if goal is not None:
+        verdict = "meets" if greedy.mean() >= goal else "MISSES"
+        print(f"\nGoal: mean greedy return >= {goal:g}: {verdict} it ({greedy.mean():{fmt}}; min over seeds {greedy.min():{fmt}})")
+    rate = seeds * steps / max(result.train_seconds, 1e-9)
+    print(f"Compile {result.compile_seconds:.1f} s, training {result.train_seconds:.1f} s "
+          f"({rate:,.0f} env steps/s over {seeds} seeds x {steps:,} steps)")
+    return greedy
+
+
+def train_and_report(algo: str, env: str, args: argparse.Namespace, config: Mapping[str, Any],
+                     hparams: Mapping[str, Any], goal: float | None, fmt: str = ".1f", **train_kwargs: Any):
+    """The on-policy scripts' common run: header, training with a progress bar, ``report_on_policy``.
+    Returns the result and the per-seed greedy returns."""
+    header(f"{algo.upper() if algo != 'reinforce' else 'REINFORCE'} on {env}", seeds=args.seeds,
+           steps_per_seed=f"{args.steps:,}", config=dict(config), hparams=dict(hparams))
+    result = jaxrl.train(algo, env, seeds=args.seeds, steps=args.steps, config=dict(config), hparams=dict(hparams),
+                         progress=True, **train_kwargs)
+    return result, report_on_policy(result, goal, fmt=fmt)

@@ -89,7 +89,7 @@ def main() -> None:
     exact_success = exact_greedy_return(table, q_tables, horizon, reward=goal_indicator(table))
     optimum = float(exact_greedy_return(table, None, horizon, reward=goal_indicator(table)))
 
-    print(f"\nSeed 0's learned Q-table (actions: 0 left, 1 down, 2 right, 3 up):")
+    print("\nSeed 0's learned Q-table (actions: 0 left, 1 down, 2 right, 3 up):")
     print(frozen_lake_q_table(result.params(seed=0), DESC_4X4))
     print("\nSeed 0's greedy policy:")
     print(frozen_lake_policy_map(result.params(seed=0), DESC_4X4))
