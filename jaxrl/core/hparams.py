@@ -43,6 +43,13 @@ RULES: dict[str, tuple[Callable[[float], bool], str]] = {
     "epsilon_decay": (lambda v: 0 < v <= 1, "is a per-count multiplicative factor and must be in (0, 1]"),
     "epsilon_decay_duration": (lambda v: v > 0, "must be > 0 (counts over which epsilon decays)"),
     "temperature": (lambda v: v > 0, "must be > 0"),
+    "max_grad_norm": (lambda v: v > 0, "must be > 0 (the global gradient norm clipped to)"),
+    "tau": (lambda v: 0 < v <= 1, "must be in (0, 1] (1: hard target copy; e.g. 0.005: Polyak averaging)"),
+    "target_update_period": (lambda v: v >= 1, "must be >= 1 (env steps per seed between target updates)"),
+    "priority_alpha": (lambda v: v >= 0, "must be >= 0 (0: uniform sampling)"),
+    "priority_beta": (_in_unit_interval, "must be in [0, 1]"),
+    "priority_eps": (lambda v: v > 0, "must be > 0"),
+    "count_bonus": (lambda v: v >= 0, "must be >= 0"),
 }
 
 

@@ -15,7 +15,9 @@ import jax.numpy as jnp
 
 from jaxrl.core.distributions import Categorical, DiagGaussian
 
-ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {"tanh": nn.tanh, "relu": nn.relu, "elu": nn.elu}
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": nn.tanh, "relu": nn.relu, "elu": nn.elu, "swish": nn.swish,
+}
 
 
 def dense(features: int, gain: float) -> nn.Dense:
@@ -119,3 +121,26 @@ class ActorCritic(nn.Module):
         mean = dense(self.action_dim, 0.01)(actor_features)
         log_std = self.param("log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,))
         return DiagGaussian(mean, log_std), value
+
+
+class QNetwork(nn.Module):
+    """Action values ``[..., num_actions]`` from one observation (or a batch).
+
+    ``dueling``: separate value and advantage streams after the torso, combined as
+    ``V(s) + A(s, a) - mean_a A(s, a)`` (Wang et al. 2016). Heads use orthogonal gain 1.
+    """
+
+    num_actions: int
+    hidden: Sequence[int] = (64, 64)
+    activation: str = "relu"
+    torso: str = "mlp"  # "mlp" | "cnn"
+    dueling: bool = False
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        features = make_torso(self.torso, self.hidden, self.activation)(obs)
+        if not self.dueling:
+            return dense(self.num_actions, 1.0)(features)
+        value = dense(1, 1.0)(features)
+        advantage = dense(self.num_actions, 1.0)(features)
+        return value + advantage - advantage.mean(axis=-1, keepdims=True)
