@@ -104,3 +104,11 @@ def state_index(obs: jax.Array, low: jax.Array, high: jax.Array, bins: int) -> j
 def count_bonus(counts: jax.Array, index: jax.Array, beta: jax.Array | float) -> jax.Array:
     """The exploration bonus ``beta / sqrt(N(s))`` of visited states (counts include this visit)."""
     return beta * jax.lax.rsqrt(jnp.maximum(counts[index], 1).astype(jnp.float32))
+
+
+def ornstein_uhlenbeck_step(x: jax.Array, noise: jax.Array, theta: jax.Array, sigma: jax.Array,
+                            dt: jax.Array) -> jax.Array:
+    """One Euler step of an Ornstein-Uhlenbeck process around 0 (DDPG's temporally correlated
+    exploration): ``x + theta (0 - x) dt + sigma sqrt(dt) noise``, ``noise`` standard normal.
+    Its stationary variance is ``sigma^2 dt / (1 - (1 - theta dt)^2)``."""
+    return x - theta * x * dt + sigma * jnp.sqrt(dt) * noise

@@ -50,6 +50,15 @@ RULES: dict[str, tuple[Callable[[float], bool], str]] = {
     "priority_beta": (_in_unit_interval, "must be in [0, 1]"),
     "priority_eps": (lambda v: v > 0, "must be > 0"),
     "count_bonus": (lambda v: v >= 0, "must be >= 0"),
+    "actor_learning_rate": (lambda v: v > 0, "must be > 0"),
+    "alpha_learning_rate": (lambda v: v > 0, "must be > 0"),
+    "alpha_init": (lambda v: v > 0, "must be > 0 (the initial entropy temperature)"),
+    "exploration_noise": (lambda v: v >= 0, "must be >= 0 (a std in [-1, 1] action units)"),
+    "ou_theta": (lambda v: v >= 0, "must be >= 0"),
+    "ou_dt": (lambda v: v > 0, "must be > 0"),
+    "policy_delay": (lambda v: v >= 1 and float(v).is_integer(), "must be a whole number >= 1 (critic updates per actor update)"),
+    "target_noise": (lambda v: v >= 0, "must be >= 0"),
+    "target_noise_clip": (lambda v: v >= 0, "must be >= 0"),
 }
 
 

@@ -144,3 +144,66 @@ class QNetwork(nn.Module):
         value = dense(1, 1.0)(features)
         advantage = dense(self.num_actions, 1.0)(features)
         return value + advantage - advantage.mean(axis=-1, keepdims=True)
+
+
+# -- continuous control: actors in [-1, 1], critics on (observation, action) ------------------------
+class DeterministicActor(nn.Module):
+    """``tanh`` of an MLP: an action in [-1, 1]^action_dim (scaled to the env's bounds outside)."""
+
+    action_dim: int
+    hidden: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        features = MLP(self.hidden, self.activation)(obs)
+        return jnp.tanh(dense(self.action_dim, 0.01)(features))
+
+
+class SquashedGaussianActor(nn.Module):
+    """Mean and log-std of a Gaussian over pre-squash actions (``tanh`` maps samples into [-1, 1]).
+    The log-std is state-dependent and bounded to [log_std_min, log_std_max] smoothly."""
+
+    action_dim: int
+    hidden: Sequence[int] = (256, 256)
+    activation: str = "relu"
+    log_std_min: float = -5.0
+    log_std_max: float = 2.0
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        features = MLP(self.hidden, self.activation)(obs)
+        mean = dense(self.action_dim, 0.01)(features)
+        log_std = jnp.tanh(dense(self.action_dim, 0.01)(features))
+        log_std = self.log_std_min + 0.5 * (self.log_std_max - self.log_std_min) * (log_std + 1.0)
+        return mean, log_std
+
+
+class Critic(nn.Module):
+    """Q(s, a): an MLP on the concatenated observation (flattened) and action."""
+
+    hidden: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
+        obs = obs.reshape(obs.shape[: action.ndim - 1] + (-1,))
+        x = jnp.concatenate([obs, action], axis=-1)
+        return dense(1, 1.0)(MLP(self.hidden, self.activation)(x))[..., 0]
+
+
+class CriticEnsemble(nn.Module):
+    """``num_critics`` independent critics in one module: values ``[num_critics, ...]``
+    (TD3's and SAC's twin critics are ``num_critics=2``; DDPG's single critic is 1)."""
+
+    num_critics: int = 2
+    hidden: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
+        ensemble = nn.vmap(
+            Critic, variable_axes={"params": 0}, split_rngs={"params": True}, in_axes=None,
+            out_axes=0, axis_size=self.num_critics,
+        )
+        return ensemble(self.hidden, self.activation)(obs, action)
