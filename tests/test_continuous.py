@@ -172,3 +172,52 @@ def test_ddpg_learns_ad_budget_smoke():
                          hparams={"gamma": 1.0, "exploration_noise": 0.2}, progress=False)
     greedy = jaxrl.evaluate(result, episodes=1).per_run()["return"]
     assert greedy.min() >= 0.85 * optimum, f"greedy returns {greedy}, optimum {optimum:.2f}"
+
+
+def test_readme_bring_your_own_env_example_runs():
+    """The README's worked example (a user-written AdBudget, registered and trained), run as written
+    with a smaller budget, matches the packaged env's optimum when given the optimal spends."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b.split("```", 1)[0] for b in readme.split("```python")[1:] if "class MyAdBudget" in b)
+    block = block.replace('"MyAdBudget-v0"', '"MyAdBudgetTest-v0"').replace("steps=50_000", "steps=600").replace("seeds=8", "seeds=1")
+    namespace = {"jaxrl": jaxrl}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert np.isfinite(namespace["result"].metrics["episode_return"]).any()
+    env, params = jaxrl.make_env("MyAdBudgetTest-v0")
+    obs, state = env.reset(jax.random.key(0), params)
+    total = 0.0
+    for _ in range(10):
+        obs, state, reward, terminated, truncated, _ = env.step(jax.random.key(1), state, jnp.array([0.8, 0.2]), params)
+        total += float(reward)
+    assert total == pytest.approx(math.sqrt(125.0), rel=1e-5) and bool(terminated)
+
+
+# -- learning at the benchmark budgets (8 seeds, mean greedy return; the experiments' configs) ----
+@pytest.mark.slow
+@pytest.mark.parametrize("algo,goal", [("sac", -200.0), ("td3", -200.0), ("ddpg", -250.0)])
+def test_pendulum_at_20k_steps(algo, goal):
+    result = jaxrl.train(algo, "Pendulum-v1", seeds=8, steps=20_000, config={"learning_starts": 1_000}, progress=False)
+    assert jaxrl.evaluate(result, episodes=20, seed=7).per_run()["return"].mean() >= goal
+
+
+@pytest.mark.slow
+def test_td3_mountaincar_continuous_at_100k_steps():
+    result = jaxrl.train("td3", "MountainCarContinuous-v0", seeds=8, steps=100_000,
+                         config={"noise": "ou", "learning_starts": 1_000, "batch_size": 256, "buffer_capacity": 100_000},
+                         hparams={"exploration_noise": 0.5, "learning_rate": 1e-3, "actor_learning_rate": 1e-3},
+                         progress=False)
+    assert jaxrl.evaluate(result, episodes=20, seed=7).per_run()["return"].mean() >= 90.0
+
+
+@pytest.mark.slow
+def test_ddpg_ad_budget_reaches_95_percent_of_the_optimum():
+    _, params = jaxrl.make_env("AdBudget-v0")
+    result = jaxrl.train("ddpg", "AdBudget-v0", seeds=8, steps=50_000,
+                         config={"hidden": (64, 64), "batch_size": 64, "buffer_capacity": 100_000, "learning_starts": 500},
+                         hparams={"learning_rate": 1e-3, "actor_learning_rate": 1e-3, "tau": 0.005,
+                                  "exploration_noise": 0.2, "gamma": 1.0},
+                         progress=False)
+    greedy = jaxrl.evaluate(result, episodes=1).per_run()["return"]
+    assert greedy.mean() >= 0.95 * AdBudget.optimal_return(params)
