@@ -204,7 +204,8 @@ def report_on_policy(result: Any, goal: float | None, episodes: int = 20, seed: 
     print(f"  return  {seed_stats(greedy, fmt)}")
     print("Training (sampling policy):")
     print(f"  online return, episodes ending in the last 10% of training  {seed_stats(late_episode_mean(result.metrics, fraction=0.1), fmt)}")
-    print(f"  entropy, last log period                                     {seed_stats(result.metrics['entropy'][..., -1], '.3f')}")
+    if "entropy" in result.metrics:
+        print(f"  entropy, last log period                                     {seed_stats(result.metrics['entropy'][..., -1], '.3f')}")
     print(curve_rows(result, fmt=fmt))
     if goal is not None:
         verdict = "meets" if greedy.mean() >= goal else "MISSES"
@@ -217,7 +218,7 @@ def report_on_policy(result: Any, goal: float | None, episodes: int = 20, seed: 
 
 def train_and_report(algo: str, env: str, args: argparse.Namespace, config: Mapping[str, Any],
                      hparams: Mapping[str, Any], goal: float | None, fmt: str = ".1f", **train_kwargs: Any):
-    """The on-policy scripts' common run: header, training with a progress bar, ``report_on_policy``.
+    """A deep-RL script's common run: header, training with a progress bar, ``report_on_policy``.
     Returns the result and the per-seed greedy returns."""
     header(f"{algo.upper() if algo != 'reinforce' else 'REINFORCE'} on {env}", seeds=args.seeds,
            steps_per_seed=f"{args.steps:,}", config=dict(config), hparams=dict(hparams))

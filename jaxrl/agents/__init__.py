@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from jaxrl.agents import pg, ppo, tabular
+from jaxrl.agents import ddpg, dqn, pg, ppo, sac, tabular
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import unknown_name_error
 from jaxrl.envs import make_env
@@ -27,6 +27,11 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     "reinforce": AlgorithmSpec(pg.make_reinforce, pg.ReinforceConfig, pg.REINFORCE_HPARAMS, "REINFORCE (Monte-Carlo policy gradient), discrete or continuous"),
     "a2c": AlgorithmSpec(pg.make_a2c, pg.A2CConfig, pg.A2C_HPARAMS, "A2C (synchronous advantage actor-critic), discrete or continuous"),
     "ppo": AlgorithmSpec(ppo.make, ppo.PPOConfig, ppo.DEFAULT_HPARAMS, "PPO (clipped surrogate, GAE), discrete or continuous"),
+    "dqn": AlgorithmSpec(dqn.make, dqn.DQNConfig, dqn.DEFAULT_HPARAMS, "DQN with replay and a target network; options double, dueling, n_step, prioritized"),
+    "double_dqn": AlgorithmSpec(dqn.make_double_dqn, dqn.DQNConfig, dqn.DEFAULT_HPARAMS, "Double DQN (dqn with double=true)"),
+    "ddpg": AlgorithmSpec(ddpg.make, ddpg.DDPGConfig, ddpg.DDPG_HPARAMS, "DDPG (deterministic actor, Q critic, Gaussian or OU noise), continuous actions"),
+    "td3": AlgorithmSpec(ddpg.make_td3, ddpg.DDPGConfig, ddpg.TD3_HPARAMS, "TD3 (twin critics, target smoothing, delayed actor), continuous actions"),
+    "sac": AlgorithmSpec(sac.make, sac.SACConfig, sac.DEFAULT_HPARAMS, "SAC (twin critics, squashed Gaussian, automatic temperature), continuous actions"),
 }
 
 
@@ -47,4 +52,4 @@ def make(algo: str, env: str | Any, env_params: Any = None, config: Any = None, 
     return algorithm.make(env, env_params, config)
 
 
-__all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "make", "pg", "ppo", "spec", "tabular"]
+__all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "ddpg", "dqn", "sac", "make", "pg", "ppo", "spec", "tabular"]

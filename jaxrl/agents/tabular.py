@@ -31,6 +31,7 @@ from jaxrl.core import exploration
 from jaxrl.core.agent import Agent, describe_space, is_discrete
 from jaxrl.core.hparams import ConfigError, resolve_config
 from jaxrl.core.rollout import VecEnv, episode_metrics
+from jaxrl.core.targets import q_learning_target
 
 RULES = ("q_learning", "sarsa", "expected_sarsa", "dyna_q")
 
@@ -45,6 +46,7 @@ class TabularConfig:
     epsilon_schedule: str = "constant"  # "constant" | "linear" | "exponential"
     schedule_unit: str = "steps"  # what the epsilon schedule counts, per env: "steps" | "episodes"
     planning_steps: int = 0  # Dyna-Q's model updates per real transition (dyna_q defaults to 10)
+    count_states: bool = False  # count visits; learn from reward + count_bonus / sqrt(N(s'))
 
 
 DEFAULT_HPARAMS: dict[str, float] = {
@@ -56,6 +58,7 @@ DEFAULT_HPARAMS: dict[str, float] = {
     "epsilon_decay_duration": 10_000.0,  # linear schedule: counts from epsilon to epsilon_end
     "temperature": 1.0,  # Boltzmann exploration
     "q_init": 0.0,  # initial value of every Q-table entry
+    "count_bonus": 0.0,  # beta of the exploration bonus beta / sqrt(N(s')) (with count_states)
 }
 
 
@@ -108,6 +111,7 @@ class TabularState:
     steps: jax.Array  # env steps per env so far
     key: jax.Array
     model: DynaModel | None
+    counts: jax.Array | None  # visits per state (count_states)
 
 
 # -- pure pieces ----------------------------------------------------------------------------------
@@ -132,12 +136,6 @@ def _behaviour_probs(config: TabularConfig, q_values: jax.Array, epsilon: jax.Ar
     if config.exploration == "boltzmann":
         return exploration.boltzmann_probs(q_values, temperature)
     return exploration.epsilon_greedy_probs(q_values, epsilon)
-
-
-def q_learning_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array) -> jax.Array:
-    """r + discount * max_a Q(s', a)."""
-    chex.assert_rank(q_t, 1)
-    return r_t + discount_t * jnp.max(q_t)
 
 
 def sarsa_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, a_t: jax.Array) -> jax.Array:
@@ -224,7 +222,8 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
                 pairs=jnp.zeros(num_states * num_actions, jnp.int32),
                 num_pairs=jnp.zeros((), jnp.int32),
             )
-        return TabularState(q, hparams, env_state, obs, action, episodes, steps, key, model)
+        counts = jnp.zeros(num_states, jnp.int32) if config.count_states else None
+        return TabularState(q, hparams, env_state, obs, action, episodes, steps, key, model, counts)
 
     def target(q: jax.Array, r, discount, s_boot, a_boot, epsilon_next, hparams: dict) -> jax.Array:
         q_next = q[s_boot]
@@ -264,7 +263,11 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
             s, a, r, discount, s_boot, a_boot, eps_next = transition
             return td_update(q, s, a, target(q, r, discount, s_boot, a_boot, eps_next, hparams), hparams["learning_rate"])
 
-        transitions = (state.obs, actions, step.reward, discount, step.final_obs, boot_actions, epsilon_next)
+        reward, counts = step.reward, state.counts
+        if config.count_states:  # the bonus of the state each action led to, this visit counted
+            counts = counts.at[step.final_obs].add(1)
+            reward = reward + exploration.count_bonus(counts, step.final_obs, hparams["count_bonus"])
+        transitions = (state.obs, actions, reward, discount, step.final_obs, boot_actions, epsilon_next)
         if config.num_envs == 1:  # skip the loop machinery for the common single-env case
             q, td_errors = update_one(q, jax.tree.map(lambda x: x[0], transitions))
         else:
@@ -283,7 +286,7 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         }
         new_state = state.replace(
             params=q, env_state=env_state, obs=step.obs, action=next_actions,
-            episodes=episodes, steps=state.steps + 1, key=key, model=model,
+            episodes=episodes, steps=state.steps + 1, key=key, model=model, counts=counts,
         )
         return new_state, metrics
 

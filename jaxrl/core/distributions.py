@@ -51,3 +51,17 @@ class DiagGaussian(NamedTuple):
 
     def mode(self) -> jax.Array:
         return self.mean
+
+
+_LOG_2 = math.log(2.0)
+
+
+def squashed_gaussian(mean: jax.Array, log_std: jax.Array, noise: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``a = tanh(mean + std * noise)`` and its log-density, summed over the last axis.
+
+    Change of variables: ``log pi(a) = log N(u; mean, std) - sum log(1 - tanh(u)^2)``, with
+    ``log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u))`` (exact, and stable for large |u|)."""
+    u = mean + jnp.exp(log_std) * noise
+    gaussian = jnp.sum(-0.5 * noise**2 - log_std - _HALF_LOG_2PI, axis=-1)
+    log_det = jnp.sum(2.0 * (_LOG_2 - u - jax.nn.softplus(-2.0 * u)), axis=-1)
+    return jnp.tanh(u), gaussian - log_det

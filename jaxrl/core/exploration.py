@@ -85,3 +85,30 @@ def boltzmann(key: jax.Array, q_values: jax.Array, temperature: jax.Array) -> ja
 def boltzmann_probs(q_values: jax.Array, temperature: jax.Array) -> jax.Array:
     """softmax(q / temperature) over the last axis."""
     return jax.nn.softmax(q_values / temperature, axis=-1)
+
+
+# -- count-based exploration bonus -------------------------------------------------------------------
+def state_index(obs: jax.Array, low: jax.Array, high: jax.Array, bins: int) -> jax.Array:
+    """A discretised state's index in a count table: each dimension of ``obs`` (flattened)
+    clipped to ``[low, high]`` and cut into ``bins`` equal bins, the bins read as digits base ``bins``.
+
+    Discrete observations need no discretisation: use the observation itself as the index.
+    """
+    x = jnp.ravel(jnp.asarray(obs, jnp.float32))
+    low, high = jnp.broadcast_to(low, x.shape), jnp.broadcast_to(high, x.shape)
+    fraction = (jnp.clip(x, low, high) - low) / jnp.maximum(high - low, 1e-8)
+    digits = jnp.clip((fraction * bins).astype(jnp.int32), 0, bins - 1)
+    return jnp.sum(digits * bins ** jnp.arange(x.shape[0], dtype=jnp.int32))
+
+
+def count_bonus(counts: jax.Array, index: jax.Array, beta: jax.Array | float) -> jax.Array:
+    """The exploration bonus ``beta / sqrt(N(s))`` of visited states (counts include this visit)."""
+    return beta * jax.lax.rsqrt(jnp.maximum(counts[index], 1).astype(jnp.float32))
+
+
+def ornstein_uhlenbeck_step(x: jax.Array, noise: jax.Array, theta: jax.Array, sigma: jax.Array,
+                            dt: jax.Array) -> jax.Array:
+    """One Euler step of an Ornstein-Uhlenbeck process around 0 (DDPG's temporally correlated
+    exploration): ``x + theta (0 - x) dt + sigma sqrt(dt) noise``, ``noise`` standard normal.
+    Its stationary variance is ``sigma^2 dt / (1 - (1 - theta dt)^2)``."""
+    return x - theta * x * dt + sigma * jnp.sqrt(dt) * noise

@@ -43,6 +43,22 @@ RULES: dict[str, tuple[Callable[[float], bool], str]] = {
     "epsilon_decay": (lambda v: 0 < v <= 1, "is a per-count multiplicative factor and must be in (0, 1]"),
     "epsilon_decay_duration": (lambda v: v > 0, "must be > 0 (counts over which epsilon decays)"),
     "temperature": (lambda v: v > 0, "must be > 0"),
+    "max_grad_norm": (lambda v: v > 0, "must be > 0 (the global gradient norm clipped to)"),
+    "tau": (lambda v: 0 < v <= 1, "must be in (0, 1] (1: hard target copy; e.g. 0.005: Polyak averaging)"),
+    "target_update_period": (lambda v: v >= 1, "must be >= 1 (env steps per seed between target updates)"),
+    "priority_alpha": (lambda v: v >= 0, "must be >= 0 (0: uniform sampling)"),
+    "priority_beta": (_in_unit_interval, "must be in [0, 1]"),
+    "priority_eps": (lambda v: v > 0, "must be > 0"),
+    "count_bonus": (lambda v: v >= 0, "must be >= 0"),
+    "actor_learning_rate": (lambda v: v > 0, "must be > 0"),
+    "alpha_learning_rate": (lambda v: v > 0, "must be > 0"),
+    "alpha_init": (lambda v: v > 0, "must be > 0 (the initial entropy temperature)"),
+    "exploration_noise": (lambda v: v >= 0, "must be >= 0 (a std in [-1, 1] action units)"),
+    "ou_theta": (lambda v: v >= 0, "must be >= 0"),
+    "ou_dt": (lambda v: v > 0, "must be > 0"),
+    "policy_delay": (lambda v: v >= 1 and float(v).is_integer(), "must be a whole number >= 1 (critic updates per actor update)"),
+    "target_noise": (lambda v: v >= 0, "must be >= 0"),
+    "target_noise_clip": (lambda v: v >= 0, "must be >= 0"),
 }
 
 

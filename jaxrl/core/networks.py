@@ -15,7 +15,9 @@ import jax.numpy as jnp
 
 from jaxrl.core.distributions import Categorical, DiagGaussian
 
-ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {"tanh": nn.tanh, "relu": nn.relu, "elu": nn.elu}
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "tanh": nn.tanh, "relu": nn.relu, "elu": nn.elu, "swish": nn.swish,
+}
 
 
 def dense(features: int, gain: float) -> nn.Dense:
@@ -119,3 +121,89 @@ class ActorCritic(nn.Module):
         mean = dense(self.action_dim, 0.01)(actor_features)
         log_std = self.param("log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,))
         return DiagGaussian(mean, log_std), value
+
+
+class QNetwork(nn.Module):
+    """Action values ``[..., num_actions]`` from one observation (or a batch).
+
+    ``dueling``: separate value and advantage streams after the torso, combined as
+    ``V(s) + A(s, a) - mean_a A(s, a)`` (Wang et al. 2016). Heads use orthogonal gain 1.
+    """
+
+    num_actions: int
+    hidden: Sequence[int] = (64, 64)
+    activation: str = "relu"
+    torso: str = "mlp"  # "mlp" | "cnn"
+    dueling: bool = False
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        features = make_torso(self.torso, self.hidden, self.activation)(obs)
+        if not self.dueling:
+            return dense(self.num_actions, 1.0)(features)
+        value = dense(1, 1.0)(features)
+        advantage = dense(self.num_actions, 1.0)(features)
+        return value + advantage - advantage.mean(axis=-1, keepdims=True)
+
+
+# -- continuous control: actors in [-1, 1], critics on (observation, action) ------------------------
+class DeterministicActor(nn.Module):
+    """``tanh`` of an MLP: an action in [-1, 1]^action_dim (scaled to the env's bounds outside)."""
+
+    action_dim: int
+    hidden: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        features = MLP(self.hidden, self.activation)(obs)
+        return jnp.tanh(dense(self.action_dim, 0.01)(features))
+
+
+class SquashedGaussianActor(nn.Module):
+    """Mean and log-std of a Gaussian over pre-squash actions (``tanh`` maps samples into [-1, 1]).
+    The log-std is state-dependent and bounded to [log_std_min, log_std_max] smoothly."""
+
+    action_dim: int
+    hidden: Sequence[int] = (256, 256)
+    activation: str = "relu"
+    log_std_min: float = -5.0
+    log_std_max: float = 2.0
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        features = MLP(self.hidden, self.activation)(obs)
+        mean = dense(self.action_dim, 0.01)(features)
+        log_std = jnp.tanh(dense(self.action_dim, 0.01)(features))
+        log_std = self.log_std_min + 0.5 * (self.log_std_max - self.log_std_min) * (log_std + 1.0)
+        return mean, log_std
+
+
+class Critic(nn.Module):
+    """Q(s, a): an MLP on the concatenated observation (flattened) and action."""
+
+    hidden: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
+        obs = obs.reshape(obs.shape[: action.ndim - 1] + (-1,))
+        x = jnp.concatenate([obs, action], axis=-1)
+        return dense(1, 1.0)(MLP(self.hidden, self.activation)(x))[..., 0]
+
+
+class CriticEnsemble(nn.Module):
+    """``num_critics`` independent critics in one module: values ``[num_critics, ...]``
+    (TD3's and SAC's twin critics are ``num_critics=2``; DDPG's single critic is 1)."""
+
+    num_critics: int = 2
+    hidden: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs: jax.Array, action: jax.Array) -> jax.Array:
+        ensemble = nn.vmap(
+            Critic, variable_axes={"params": 0}, split_rngs={"params": True}, in_axes=None,
+            out_axes=0, axis_size=self.num_critics,
+        )
+        return ensemble(self.hidden, self.activation)(obs, action)

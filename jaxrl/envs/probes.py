@@ -15,6 +15,8 @@ time_limit                 1 state, reward 1, never terminates,         Q = 1 / 
                                                                         truncation bootstrap)
 ContinuousActionProbe      obs 0, action in [-4, 4], reward             best action 0.5
                            -(a - 0.5)^2, ends
+ContinuousTimeLimitProbe   obs 0, action in [-1, 1], reward 1, never    Q = 1 / (1 - gamma)
+                           terminates, truncated every T steps
 =========================  ===========================================  =========================
 """
 
@@ -105,6 +107,29 @@ class ContinuousActionProbe(environment.Environment[ProbeState, ProbeParams]):
         return spaces.Box(0.0, 0.0, (1,), jnp.float32)
 
 
+class ContinuousTimeLimitProbe(ContinuousActionProbe):
+    """Observation zeros(1); any action in [-1, 1]; reward 1 forever; never terminates, truncated
+    every ``max_steps`` steps. Only bootstrapping through truncation learns Q = 1 / (1 - gamma)."""
+
+    def __init__(self, max_steps: int = 5):
+        super().__init__()
+        self.max_steps = max_steps
+
+    @property
+    def default_params(self) -> ProbeParams:
+        return ProbeParams(max_steps_in_episode=self.max_steps)
+
+    @property
+    def name(self) -> str:
+        return "probe/ContinuousTimeLimit"
+
+    def step_env(self, key: jax.Array, state: ProbeState, action: Any, params: ProbeParams):
+        return jnp.zeros(1), ProbeState(time=state.time + 1), jnp.asarray(1.0), jnp.asarray(False), {}
+
+    def action_space(self, params: ProbeParams | None = None) -> spaces.Box:
+        return spaces.Box(-1.0, 1.0, (1,), jnp.float32)
+
+
 PROBES = {
     "probe/ConstantReward": constant_reward,
     "probe/ObservationReward": observation_reward,
@@ -113,5 +138,6 @@ PROBES = {
     "probe/ObservationActionReward": observation_action_reward,
     "probe/TimeLimit": time_limit,
     "probe/ContinuousAction": ContinuousActionProbe,
+    "probe/ContinuousTimeLimit": ContinuousTimeLimitProbe,
 }
 

@@ -28,6 +28,12 @@ def _toy_text(name: str) -> Callable[..., Any]:
     return factory
 
 
+def _ad_budget(**kwargs: Any) -> Any:
+    from jaxrl.envs.ad_budget import AdBudget
+
+    return AdBudget(**kwargs)
+
+
 @dataclasses.dataclass(frozen=True)
 class EnvEntry:
     factory: Callable[..., Any]
@@ -44,6 +50,7 @@ _REGISTRY: dict[str, EnvEntry] = {
     "CliffWalking-v0": EnvEntry(_toy_text("CliffWalking"), alias_of="CliffWalking-v1"),
     "CliffWalkingSlippery-v1": EnvEntry(_toy_text("CliffWalking"), {"is_slippery": True}),
 }
+_REGISTRY["AdBudget-v0"] = EnvEntry(_ad_budget)
 _REGISTRY.update({probe_id: EnvEntry(factory) for probe_id, factory in PROBES.items()})
 for _gymnax_id in gymnax.registered_envs:
     _REGISTRY.setdefault(_gymnax_id, EnvEntry(lambda _id=_gymnax_id, **kw: gymnax.make(_id, **kw)[0]))

@@ -1,0 +1,136 @@
+"""DDPG and TD3: a deterministic actor trained through its critic, with replay and Polyak targets.
+
+* DDPG (Lillicrap et al. 2016): one critic, target ``r + discount * Q'(s', mu'(s'))``; the actor
+  ascends ``Q(s, mu(s))``; exploration adds Gaussian or Ornstein-Uhlenbeck noise (the OU state
+  lives in the training state and restarts with each episode).
+* TD3 (Fujimoto et al. 2018): twin critics and the smaller of the two target values, target policy
+  smoothing ``a' = clip(mu'(s') + clip(N(0, target_noise), -c, c), -1, 1)``, and actor and target
+  updates only every ``policy_delay`` critic updates.
+
+``discount = gamma * (1 - terminated)`` and ``s'`` is the observation the action led to (before
+any auto-reset): a time-limit truncation bootstraps, only a termination zeroes the bootstrap.
+Actions are in [-1, 1] inside the agent, scaled to the env's bounds when stepping (see
+``jaxrl.core.continuous``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl.core import continuous, exploration
+from jaxrl.core.agent import Agent
+from jaxrl.core.continuous import Batch, ContinuousConfig, ContinuousState
+from jaxrl.core.hparams import ConfigError, resolve_config
+from jaxrl.core.networks import DeterministicActor
+
+
+@dataclasses.dataclass(frozen=True)
+class DDPGConfig(ContinuousConfig):
+    num_critics: int = 1
+    noise: str = "gaussian"  # exploration noise: "gaussian" | "ou" (Ornstein-Uhlenbeck)
+    target_smoothing: bool = False  # TD3's target policy smoothing
+
+
+DDPG_HPARAMS: dict[str, float] = {
+    **continuous.COMMON_HPARAMS,
+    "learning_rate": 1e-3,
+    "actor_learning_rate": 1e-3,
+    "exploration_noise": 0.1,  # std of the Gaussian noise (or OU sigma), in [-1, 1] action units
+    "ou_theta": 0.15,  # OU mean reversion
+    "ou_dt": 0.01,  # OU time step
+    "policy_delay": 1.0,  # critic updates per actor (and target) update
+    "target_noise": 0.2,  # TD3 smoothing: std of the noise on the target action
+    "target_noise_clip": 0.5,  # and its clip
+}
+
+TD3_CONFIG = {"num_critics": 2, "target_smoothing": True}
+TD3_HPARAMS = {**DDPG_HPARAMS, "policy_delay": 2.0}
+
+
+def td3_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array) -> jax.Array:
+    """``r + discount * min_i Q'_i(s', a')`` for one transition; ``next_q``: [num_critics]
+    (a single critic gives DDPG's target)."""
+    return reward + discount * jnp.min(next_q)
+
+
+def smoothed_action(action: jax.Array, noise: jax.Array, target_noise: jax.Array, noise_clip: jax.Array) -> jax.Array:
+    """TD3's target policy smoothing: ``clip(a + clip(target_noise * noise, -c, c), -1, 1)``,
+    ``noise`` standard normal."""
+    return jnp.clip(action + jnp.clip(target_noise * noise, -noise_clip, noise_clip), -1.0, 1.0)
+
+
+def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, name: str = "ddpg",
+         defaults: dict | None = None, default_hparams: dict | None = None) -> Agent:
+    """Build DDPG (or, with TD3's defaults, TD3) on a continuous-action env."""
+    if not isinstance(config, DDPGConfig):
+        config = resolve_config(DDPGConfig, {**dict(defaults or {}), **dict(config or {})}, name)
+    if config.noise not in ("gaussian", "ou"):
+        raise ConfigError(f"noise={config.noise!r}: choose 'gaussian' or 'ou'")
+    parts = continuous.build(
+        name, env, env_params, config,
+        lambda action_dim: DeterministicActor(action_dim, tuple(int(w) for w in config.hidden), config.activation),
+        target_actor=True, learn_alpha=False, ou_noise=config.noise == "ou",
+    )
+    actor = parts.actor
+
+    def behave(state: ContinuousState, key: jax.Array) -> tuple[jax.Array, jax.Array | None]:
+        mean = actor.apply(state.params, state.obs.astype(jnp.float32))
+        hp = state.hparams
+        eps = jax.random.normal(key, mean.shape)
+        if config.noise == "ou":
+            noise = exploration.ornstein_uhlenbeck_step(state.noise, eps, hp["ou_theta"], hp["exploration_noise"], hp["ou_dt"])
+            return mean + noise, noise
+        return mean + hp["exploration_noise"] * eps, None
+
+    def env_step(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
+        return parts.env_step(state, key, behave)
+
+    def critic_target(state: ContinuousState, batch: Batch, key: jax.Array) -> jax.Array:
+        hp = state.hparams
+        next_action = actor.apply(state.target_actor_params, batch.next_obs)
+        if config.target_smoothing:
+            next_action = smoothed_action(next_action, jax.random.normal(key, next_action.shape),
+                                          hp["target_noise"], hp["target_noise_clip"])
+        next_q = parts.critic.apply(state.target_critic_params, batch.next_obs, next_action)  # [critics, batch]
+        return jax.vmap(td3_target, in_axes=(0, 0, 1))(batch.reward, batch.discount, next_q)
+
+    def actor_loss(actor_params: Any, critic_params: Any, obs: jax.Array) -> jax.Array:
+        q = parts.critic.apply(critic_params, obs, actor.apply(actor_params, obs))
+        return -jnp.mean(q[0])  # the first critic, as TD3 does
+
+    def learn(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
+        hp = state.hparams
+        sample_key, smoothing_key = jax.random.split(key)
+        batch = parts.sample(state, sample_key)
+        state, metrics = parts.critic_step(state, batch, critic_target(state, batch, smoothing_key))
+        ready = state.steps >= config.learning_starts
+        # Actor and targets every policy_delay critic updates (TD3); every update for DDPG.
+        due = jnp.logical_and(ready, jnp.mod(state.updates, jnp.maximum(hp["policy_delay"], 1.0).astype(jnp.int32)) == 0)
+        loss, grads = jax.value_and_grad(actor_loss)(state.params, state.critic_params, batch.obs)
+        params, actor_opt_state = parts.step_optimizer(state.params, state.actor_opt_state, grads,
+                                                       hp["actor_learning_rate"], due)
+        tau = jnp.where(due, hp["tau"], 0.0)
+        state = state.replace(
+            params=params,
+            actor_opt_state=actor_opt_state,
+            target_actor_params=continuous.soft_update(params, state.target_actor_params, tau),
+            target_critic_params=continuous.soft_update(state.critic_params, state.target_critic_params, tau),
+            updates=state.updates + ready.astype(jnp.int32),
+        )
+        return state, {**metrics, "actor_loss": jnp.where(ready, loss, 0.0)}
+
+    def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
+        """The deterministic policy, scaled to the env's bounds."""
+        return parts.to_env(actor.apply(params, jnp.asarray(obs, jnp.float32)))
+
+    hparams = default_hparams or DDPG_HPARAMS
+    return continuous.make_agent(name, parts, env, env_params, hparams, env_step, learn, act)
+
+
+def make_td3(env: Any, env_params: Any, config: DDPGConfig | dict | None = None) -> Agent:
+    """TD3: twin critics, target policy smoothing, policy_delay 2."""
+    return make(env, env_params, config, name="td3", defaults=TD3_CONFIG, default_hparams=TD3_HPARAMS)

@@ -1,0 +1,369 @@
+"""DQN and its family: Double DQN, Dueling heads, n-step returns, prioritised replay.
+
+One ``train_step`` = ``train_freq`` env steps of every env (each transition written to the replay
+buffer held in the state), then ``gradient_steps`` updates on minibatches sampled from the buffer,
+then the target network's update when due. Before ``learning_starts`` env steps the actions are
+uniformly random and the updates are masked out (no branch: under the engine's vmap a branch
+would run both sides anyway).
+
+Targets (``discount = gamma^m * (1 - terminated)``, m the steps in the n-step window, which closes
+at the first episode end): DQN ``R + discount * max_a Q_target(s', a)``; Double DQN
+``R + discount * Q_target(s', argmax_a Q(s', a))``. ``s'`` is the final observation the window's
+last action led to (before any auto-reset), so a time-limit truncation bootstraps and only a
+termination zeroes the bootstrap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+from gymnax.environments import spaces
+
+from jaxrl.core import exploration
+from jaxrl.core.actor_critic import make_optimizer, with_hyperparams
+from jaxrl.core.agent import Agent, describe_space
+from jaxrl.core.buffers import ReplayBuffer, ReplayState
+from jaxrl.core.hparams import ConfigError, resolve_config
+from jaxrl.core.networks import ACTIVATIONS, QNetwork
+from jaxrl.core.rollout import VecEnv, episode_metrics
+from jaxrl.core.targets import (
+    crossed_multiple,
+    double_q_learning_target,
+    n_step_window,
+    periodic_soft_update,
+    q_learning_target,
+)
+
+MAX_COUNT_TABLE = 1 << 24
+
+
+# -- config and hyperparameters -------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class DQNConfig:
+    """Static choices: they fix the program's shapes or structure."""
+
+    num_envs: int = 1
+    buffer_capacity: int = 50_000  # transitions; a multiple of num_envs
+    batch_size: int = 64
+    learning_starts: int = 1_000  # env steps per seed of uniformly random actions before updates
+    train_freq: int = 1  # env steps per env between updates (one train_step)
+    gradient_steps: int = 1  # updates per train_step
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "relu"
+    torso: str = "auto"  # "mlp" | "cnn" | "auto" (cnn for image observations [H, W, C])
+    double: bool = False  # Double DQN target
+    dueling: bool = False  # dueling value/advantage head
+    n_step: int = 1
+    prioritized: bool = False  # proportional prioritised replay
+    loss: str = "huber"  # "huber" (delta 1) | "mse" (0.5 * squared error)
+    anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run's total steps
+    exploration: str = "epsilon_greedy"  # "epsilon_greedy" | "boltzmann"
+    epsilon_schedule: str = "linear"  # "constant" | "linear" | "exponential"
+    schedule_unit: str = "steps"  # the schedule counts env steps per seed, or completed "episodes"
+    count_bins: int = 0  # count-based bonus: 0 off; bins per observation dimension (Box obs)
+    count_range: float = 5.0  # Box dims with infinite bounds are binned over [-count_range, count_range]
+
+
+DEFAULT_HPARAMS: dict[str, float] = {
+    "learning_rate": 1e-3,
+    "gamma": 0.99,
+    "max_grad_norm": 10.0,
+    "epsilon": 1.0,  # the schedule's start
+    "epsilon_end": 0.05,
+    "epsilon_decay": 0.995,  # exponential schedule: factor per count
+    "epsilon_decay_duration": 10_000.0,  # linear schedule: counts from epsilon to epsilon_end
+    "temperature": 1.0,  # Boltzmann exploration
+    "target_update_period": 1_000.0,  # env steps per seed between target updates
+    "tau": 1.0,  # target <- tau * online + (1 - tau) * target; 1 = hard copy
+    "priority_alpha": 0.6,
+    "priority_beta": 0.4,  # annealed linearly to 1 over the run
+    "priority_eps": 1e-6,  # priority = |TD error| + priority_eps
+    "count_bonus": 0.0,  # beta of the bonus beta / sqrt(N(s)) (with count_bins > 0)
+    "total_steps": 0.0,  # env steps per seed of the run; jaxrl.train fills it in (beta and lr annealing)
+}
+
+
+@struct.dataclass
+class Transition:
+    """What the buffer stores per env step."""
+
+    obs: Any
+    action: jax.Array
+    reward: jax.Array  # the reward learned from (with the exploration bonus, if any)
+    terminated: jax.Array
+    truncated: jax.Array
+    final_obs: Any  # the observation the action led to, before any auto-reset
+
+
+@struct.dataclass
+class DQNState:
+    params: Any  # the online Q-network's weights (what act and evaluation use)
+    target_params: Any
+    opt_state: Any
+    buffer: ReplayState
+    hparams: dict[str, jax.Array]
+    env_state: Any
+    obs: Any
+    key: jax.Array
+    steps: jax.Array  # env steps per seed so far
+    episodes: jax.Array  # completed episodes, all envs together
+    counts: jax.Array | None  # visit counts for the exploration bonus
+
+
+def _validate(env: Any, env_params: Any, config: DQNConfig) -> None:
+    action_space = env.action_space(env_params)
+    if not isinstance(action_space, spaces.Discrete):
+        raise ConfigError(
+            f"dqn needs a discrete action space, but {env.name} has actions {describe_space(action_space)}. "
+            "Use an agent for continuous actions (ppo, a2c), or an env with Discrete actions."
+        )
+    for name in ("num_envs", "buffer_capacity", "batch_size", "train_freq", "gradient_steps", "n_step"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name}={getattr(config, name)} must be >= 1")
+    if config.buffer_capacity % config.num_envs:
+        fixed = max(config.num_envs, config.buffer_capacity // config.num_envs * config.num_envs)
+        raise ConfigError(
+            f"buffer_capacity={config.buffer_capacity} must be a multiple of num_envs={config.num_envs} "
+            f"(the buffer stores one row per env step); e.g. buffer_capacity={fixed}"
+        )
+    if config.buffer_capacity < config.batch_size:
+        raise ConfigError(
+            f"batch_size={config.batch_size} does not fit in buffer_capacity={config.buffer_capacity}; "
+            "use a smaller batch or a larger buffer"
+        )
+    if config.buffer_capacity < config.num_envs * (config.n_step + 1):
+        raise ConfigError(
+            f"buffer_capacity={config.buffer_capacity} is too small for n_step={config.n_step} with "
+            f"num_envs={config.num_envs}: it must hold at least num_envs x (n_step + 1) = "
+            f"{config.num_envs * (config.n_step + 1)} transitions"
+        )
+    needed = max(config.batch_size, config.num_envs * config.n_step)
+    if config.learning_starts < needed:
+        raise ConfigError(
+            f"learning_starts={config.learning_starts} is too early: the first minibatch needs at least "
+            f"batch_size={config.batch_size} transitions (and num_envs x n_step = {config.num_envs * config.n_step} "
+            f"for complete n-step windows); use learning_starts >= {needed}"
+        )
+    choices = {
+        "activation": tuple(ACTIVATIONS),
+        "torso": ("mlp", "cnn", "auto"),
+        "loss": ("huber", "mse"),
+        "exploration": ("epsilon_greedy", "boltzmann"),
+        "epsilon_schedule": exploration.EPSILON_SCHEDULES,
+        "schedule_unit": ("steps", "episodes"),
+    }
+    for name, allowed in choices.items():
+        if getattr(config, name) not in allowed:
+            raise ConfigError(f"{name}={getattr(config, name)!r}: choose one of {', '.join(map(repr, allowed))}")
+    if not config.hidden or any(int(w) < 1 for w in config.hidden):
+        raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=64,64")
+    if config.count_bins < 0 or config.count_bins == 1:
+        raise ConfigError(f"count_bins={config.count_bins}: use 0 (no bonus) or >= 2 bins per dimension")
+    if config.count_range <= 0:
+        raise ConfigError(f"count_range={config.count_range} must be > 0")
+
+
+def _count_table(env: Any, env_params: Any, config: DQNConfig) -> tuple[int, Any] | None:
+    """The count table's size and the function from one observation to its index (or None)."""
+    if config.count_bins == 0:
+        return None
+    obs_space = env.observation_space(env_params)
+    if isinstance(obs_space, spaces.Discrete):
+        return obs_space.n, lambda obs: jnp.asarray(obs, jnp.int32)
+    dims = int(np.prod(obs_space.shape))
+    size = config.count_bins**dims
+    if size > MAX_COUNT_TABLE:
+        raise ConfigError(
+            f"count_bins={config.count_bins} over {dims} observation dimensions needs a table of "
+            f"{config.count_bins}^{dims} entries (more than {MAX_COUNT_TABLE:,}); use fewer bins, or count_bins=0"
+        )
+    low = np.broadcast_to(np.asarray(obs_space.low, np.float32), obs_space.shape).ravel()
+    high = np.broadcast_to(np.asarray(obs_space.high, np.float32), obs_space.shape).ravel()
+    low = np.where(np.isfinite(low) & (low > -1e30), low, -config.count_range)
+    high = np.where(np.isfinite(high) & (high < 1e30), high, config.count_range)
+    return size, lambda obs: exploration.state_index(obs, low, high, config.count_bins)
+
+
+def _q_network(env: Any, env_params: Any, config: DQNConfig) -> tuple[QNetwork, Any, tuple[int, ...]]:
+    """The Q-network, ``(params, obs) -> action values`` and the network's input shape.
+    Discrete observations reach the network one-hot; others as float32."""
+    obs_space = env.observation_space(env_params)
+    categories = obs_space.n if isinstance(obs_space, spaces.Discrete) else None
+    input_shape = (categories,) if categories is not None else tuple(obs_space.shape)
+    torso = config.torso if config.torso != "auto" else ("cnn" if len(input_shape) == 3 else "mlp")
+    network = QNetwork(env.action_space(env_params).n, tuple(int(w) for w in config.hidden), config.activation,
+                       torso, config.dueling)
+
+    def q_values(params: Any, obs: Any) -> jax.Array:
+        x = jax.nn.one_hot(obs, categories, dtype=jnp.float32) if categories is not None else obs
+        return network.apply(params, jnp.asarray(x, jnp.float32))
+
+    return network, q_values, input_shape
+
+
+def q_function(agent: Agent) -> Any:
+    """``(params, obs) -> action values`` of a made DQN agent (for analysis, tests and probes)."""
+    return _q_network(agent.env, agent.env_params, agent.config)[1]
+
+
+# -- the agent ------------------------------------------------------------------------------------
+def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, name: str = "dqn",
+         defaults: dict | None = None) -> Agent:
+    """Build a DQN-family agent; ``defaults`` are config defaults of a named variant (double_dqn)."""
+    if not isinstance(config, DQNConfig):
+        config = resolve_config(DQNConfig, {**dict(defaults or {}), **dict(config or {})}, name)
+    _validate(env, env_params, config)
+    venv = VecEnv(env, env_params, config.num_envs)
+    network, q_values, input_shape = _q_network(env, env_params, config)
+    optimizer = make_optimizer()
+    buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs, config.n_step, config.prioritized)
+    count_table = _count_table(env, env_params, config)
+    batch = config.batch_size
+
+    def init(key: jax.Array, hparams: dict) -> DQNState:
+        net_key, env_key, key = jax.random.split(key, 3)
+        obs, env_state = venv.reset(env_key)
+        one_obs = jax.tree.map(lambda x: x[0], obs)
+        params = network.init(net_key, jnp.zeros(input_shape, jnp.float32))
+        opt_state = with_hyperparams(optimizer.init(params), learning_rate=hparams["learning_rate"],
+                                     max_grad_norm=hparams["max_grad_norm"])
+        example = Transition(one_obs, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32), jnp.zeros((), bool),
+                             jnp.zeros((), bool), one_obs)
+        counts = jnp.zeros(count_table[0], jnp.int32) if count_table else None
+        zero = jnp.zeros((), jnp.int32)
+        return DQNState(params, params, opt_state, buffer.init(example), hparams, env_state, obs, key, zero, zero, counts)
+
+    def epsilon_now(state: DQNState) -> jax.Array:
+        count = state.episodes if config.schedule_unit == "episodes" else state.steps
+        hp = state.hparams
+        eps = exploration.epsilon_schedule(config.epsilon_schedule, count, hp["epsilon"], hp["epsilon_end"],
+                                           hp["epsilon_decay"], hp["epsilon_decay_duration"])
+        return jnp.where(state.steps < config.learning_starts, 1.0, eps)  # uniform actions before learning
+
+    def behave(state: DQNState, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        q = q_values(state.params, state.obs)
+        epsilon = epsilon_now(state)
+        if config.exploration == "boltzmann":
+            warmup = state.steps < config.learning_starts
+            actions = jnp.where(warmup, exploration.epsilon_greedy(key, q, 1.0),
+                                exploration.boltzmann(jax.random.fold_in(key, 1), q, state.hparams["temperature"]))
+            return actions, jnp.where(warmup, 1.0, 0.0)
+        return exploration.epsilon_greedy(key, q, epsilon), epsilon
+
+    def env_step(state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
+        """One step of every env under the behaviour policy; the transitions go to the buffer."""
+        act_key, env_key = jax.random.split(key)
+        actions, epsilon = behave(state, act_key)
+        env_state, out = venv.step(env_key, state.env_state, actions)
+        reward = out.reward.astype(jnp.float32)
+        counts = state.counts
+        if count_table is not None:
+            index = jax.vmap(count_table[1])(out.final_obs)
+            counts = counts.at[index].add(1)
+            reward = reward + exploration.count_bonus(counts, index, state.hparams["count_bonus"])
+        transition = Transition(state.obs, actions, reward, out.terminated, out.truncated, out.final_obs)
+        buffer_state = buffer.add(state.buffer, transition, state.hparams["priority_alpha"])
+        state = state.replace(
+            env_state=env_state, obs=out.obs, buffer=buffer_state, counts=counts,
+            steps=state.steps + config.num_envs,
+            episodes=state.episodes + out.info["episode_done"].sum().astype(jnp.int32),
+        )
+        return state, {**episode_metrics(out.info), "epsilon": epsilon}
+
+    def minibatch(buffer_state: ReplayState, sample: Any, gamma: jax.Array) -> tuple:
+        """(obs, action, reward, discount, bootstrap obs) of the sampled entries, n-step reduced."""
+        data = buffer_state.data
+        rows, envs = sample.rows, sample.envs
+        obs, action = data.obs[rows, envs], data.action[rows, envs]
+        if config.n_step == 1:
+            discount = gamma * (1.0 - data.terminated[rows, envs].astype(jnp.float32))
+            return obs, action, data.reward[rows, envs], discount, data.final_obs[rows, envs]
+        window = buffer.window_of(buffer_state, (data.reward, data.terminated, data.truncated), rows, envs)
+        reward, discount, last = jax.vmap(n_step_window, in_axes=(0, 0, 0, None))(*window, gamma)
+        boot_obs = data.final_obs[(rows + last) % buffer.rows, envs]
+        return obs, action, reward, discount, boot_obs
+
+    def loss_fn(params: Any, target_params: Any, obs: Any, action: jax.Array, reward: jax.Array,
+                discount: jax.Array, boot_obs: Any, weights: jax.Array) -> tuple[jax.Array, tuple]:
+        q_target_t = q_values(target_params, boot_obs)
+        if config.double:  # one pass of the online network over both observations
+            q_all = q_values(params, jnp.concatenate([obs, boot_obs]))
+            q_tm1, q_selector = q_all[:batch], jax.lax.stop_gradient(q_all[batch:])
+            targets = jax.vmap(double_q_learning_target)(reward, discount, q_target_t, q_selector)
+        else:
+            q_tm1 = q_values(params, obs)
+            targets = jax.vmap(q_learning_target)(reward, discount, q_target_t)
+        q_taken = jnp.take_along_axis(q_tm1, action[:, None], axis=1)[:, 0]
+        td_error = jax.lax.stop_gradient(targets) - q_taken
+        per_sample = optax.huber_loss(td_error) if config.loss == "huber" else 0.5 * td_error**2
+        return jnp.mean(weights * per_sample), (td_error, jnp.mean(q_taken))
+
+    def learn(state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
+        """One gradient step on a sampled minibatch; masked out before learning starts."""
+        hp = state.hparams
+        ready = state.steps >= config.learning_starts
+        # fraction of the run done (0 where total_steps is unknown: no annealing then)
+        progress = jnp.where(hp["total_steps"] > 0, jnp.clip(state.steps / jnp.maximum(hp["total_steps"], 1.0), 0.0, 1.0), 0.0)
+        beta = hp["priority_beta"] + (1.0 - hp["priority_beta"]) * progress
+        sample = buffer.sample(state.buffer, key, batch, beta)
+        obs, action, reward, discount, boot_obs = minibatch(state.buffer, sample, hp["gamma"])
+        grads, (td_error, q_mean) = jax.grad(loss_fn, has_aux=True)(
+            state.params, state.target_params, obs, action, reward, discount, boot_obs, sample.weights
+        )
+        opt_state = state.opt_state
+        if config.anneal_lr:
+            opt_state = with_hyperparams(opt_state, learning_rate=hp["learning_rate"] * (1.0 - progress))
+        updates, opt_state = optimizer.update(grads, opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, old)  # noqa: E731
+        buffer_state = buffer.update_priorities(state.buffer, sample, jnp.abs(td_error) + hp["priority_eps"],
+                                                hp["priority_alpha"], ready)
+        state = state.replace(params=keep(params, state.params), opt_state=keep(opt_state, state.opt_state), buffer=buffer_state)
+        zero = jnp.zeros(())
+        metrics = {"td_error": jnp.where(ready, jnp.mean(jnp.abs(td_error)), zero), "q_mean": jnp.where(ready, q_mean, zero)}
+        return state, metrics
+
+    def train_step(state: DQNState) -> tuple[DQNState, dict]:
+        key, collect_key, learn_key = jax.random.split(state.key, 3)
+        steps_before = state.steps
+        if config.train_freq == 1:
+            state, metrics = env_step(state, collect_key)
+        else:
+            state, metrics = jax.lax.scan(env_step, state, jax.random.split(collect_key, config.train_freq))
+            metrics = {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
+        if config.gradient_steps == 1:
+            state, learn_metrics = learn(state, learn_key)
+        else:
+            state, learn_metrics = jax.lax.scan(learn, state, jax.random.split(learn_key, config.gradient_steps))
+            learn_metrics = jax.tree.map(jnp.mean, learn_metrics)
+        due = crossed_multiple(steps_before, state.steps, state.hparams["target_update_period"])
+        target_params = periodic_soft_update(state.params, state.target_params, due, state.hparams["tau"])
+        return state.replace(target_params=target_params, key=key), {**metrics, **learn_metrics}
+
+    def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
+        """Greedy action for one observation, ties broken at random."""
+        return exploration.greedy(key, q_values(params, obs))
+
+    return Agent(
+        name=name,
+        env=env,
+        env_params=env_params,
+        config=config,
+        default_hparams=dict(DEFAULT_HPARAMS),
+        init=init,
+        train_step=train_step,
+        act=act,
+        steps_per_update=config.num_envs * config.train_freq,
+    )
+
+
+def make_double_dqn(env: Any, env_params: Any, config: DQNConfig | dict | None = None) -> Agent:
+    """Double DQN: ``dqn`` with ``double=True`` by default."""
+    return make(env, env_params, config, name="double_dqn", defaults={"double": True})
+

@@ -1,0 +1,118 @@
+"""SAC (Haarnoja et al. 2018): twin critics, a tanh-squashed Gaussian policy, automatic entropy
+temperature.
+
+* Critic target: ``r + discount * (min_i Q'_i(s', a') - alpha * log pi(a' | s'))``, ``a' ~ pi(s')``.
+* Actor: minimise ``alpha * log pi(a | s) - min_i Q_i(s, a)`` over reparameterised ``a ~ pi(s)``.
+* Temperature (``autotune``): minimise ``-log_alpha * (log pi(a | s) + target_entropy)``, with
+  ``target_entropy = target_entropy_scale * action_dim`` (default -1 x action_dim).
+* ``log pi`` includes the tanh change of variables (``jaxrl.core.distributions.squashed_gaussian``).
+
+``discount = gamma * (1 - terminated)``; ``s'`` is the observation the action led to, before any
+auto-reset: a time-limit truncation bootstraps. Actions are in [-1, 1] inside the agent, scaled to
+the env's bounds when stepping; the deterministic policy is ``tanh(mean)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxrl.core import continuous
+from jaxrl.core.agent import Agent
+from jaxrl.core.continuous import ContinuousConfig, ContinuousState
+from jaxrl.core.distributions import squashed_gaussian
+from jaxrl.core.hparams import resolve_config
+from jaxrl.core.networks import SquashedGaussianActor
+
+
+@dataclasses.dataclass(frozen=True)
+class SACConfig(ContinuousConfig):
+    num_critics: int = 2
+    autotune: bool = True  # learn the entropy temperature alpha (else it stays at alpha_init)
+
+
+DEFAULT_HPARAMS: dict[str, float] = {
+    **continuous.COMMON_HPARAMS,
+    "learning_rate": 3e-4,
+    "actor_learning_rate": 3e-4,
+    "alpha_learning_rate": 3e-4,
+    "alpha_init": 1.0,  # initial entropy temperature (the fixed one without autotune)
+    "target_entropy_scale": -1.0,  # target entropy = scale x action_dim
+}
+
+
+def soft_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array, next_log_prob: jax.Array,
+                alpha: jax.Array) -> jax.Array:
+    """``r + discount * (min_i Q'_i(s', a') - alpha * log pi(a' | s'))`` for one transition."""
+    return reward + discount * (jnp.min(next_q) - alpha * next_log_prob)
+
+
+def temperature_loss(log_alpha: jax.Array, log_prob: jax.Array, target_entropy: jax.Array) -> jax.Array:
+    """``-log_alpha * (log pi + target_entropy)``, averaged: raises alpha while the policy's entropy
+    (``-log pi``) is below the target, lowers it above."""
+    return -jnp.mean(log_alpha * jax.lax.stop_gradient(log_prob + target_entropy))
+
+
+def make(env: Any, env_params: Any, config: SACConfig | dict | None = None) -> Agent:
+    config = resolve_config(SACConfig, config, "sac")
+    parts = continuous.build(
+        "sac", env, env_params, config,
+        lambda action_dim: SquashedGaussianActor(action_dim, tuple(int(w) for w in config.hidden), config.activation),
+        target_actor=False, learn_alpha=True, ou_noise=False,
+    )
+    actor, critic = parts.actor, parts.critic
+
+    def policy(actor_params: Any, obs: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """A reparameterised sample in [-1, 1] and its log-probability."""
+        mean, log_std = actor.apply(actor_params, obs)
+        return squashed_gaussian(mean, log_std, jax.random.normal(key, mean.shape))
+
+    def behave(state: ContinuousState, key: jax.Array) -> tuple[jax.Array, None]:
+        return policy(state.params, state.obs.astype(jnp.float32), key)[0], None
+
+    def env_step(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
+        return parts.env_step(state, key, behave)
+
+    def actor_loss(actor_params: Any, critic_params: Any, obs: jax.Array, alpha: jax.Array,
+                   key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        action, log_prob = policy(actor_params, obs, key)
+        q = jnp.min(critic.apply(critic_params, obs, action), axis=0)
+        return jnp.mean(alpha * log_prob - q), log_prob
+
+    def learn(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
+        hp = state.hparams
+        sample_key, next_key, actor_key = jax.random.split(key, 3)
+        batch = parts.sample(state, sample_key)
+        alpha = jnp.exp(state.log_alpha)
+        next_action, next_log_prob = policy(state.params, batch.next_obs, next_key)
+        next_q = critic.apply(state.target_critic_params, batch.next_obs, next_action)  # [critics, batch]
+        target = jax.vmap(soft_target, in_axes=(0, 0, 1, 0, None))(batch.reward, batch.discount, next_q, next_log_prob, alpha)
+        state, metrics = parts.critic_step(state, batch, target)
+        ready = state.steps >= config.learning_starts
+        (loss, log_prob), grads = jax.value_and_grad(actor_loss, has_aux=True)(
+            state.params, state.critic_params, batch.obs, alpha, actor_key)
+        params, actor_opt_state = parts.step_optimizer(state.params, state.actor_opt_state, grads, hp["actor_learning_rate"], ready)
+        log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
+        if config.autotune:
+            target_entropy = hp["target_entropy_scale"] * parts.action_dim
+            alpha_grad = jax.grad(temperature_loss)(log_alpha, log_prob, target_entropy)
+            log_alpha, alpha_opt_state = parts.step_optimizer(log_alpha, alpha_opt_state, alpha_grad, hp["alpha_learning_rate"], ready)
+        tau = jnp.where(ready, hp["tau"], 0.0)
+        state = state.replace(
+            params=params, actor_opt_state=actor_opt_state, log_alpha=log_alpha, alpha_opt_state=alpha_opt_state,
+            target_critic_params=continuous.soft_update(state.critic_params, state.target_critic_params, tau),
+            updates=state.updates + ready.astype(jnp.int32),
+        )
+        zero = jnp.zeros(())
+        return state, {**metrics, "actor_loss": jnp.where(ready, loss, zero), "alpha": alpha,
+                       "entropy": jnp.where(ready, -jnp.mean(log_prob), zero)}
+
+    def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
+        """The deterministic policy ``tanh(mean)``, scaled to the env's bounds."""
+        mean, _ = actor.apply(params, jnp.asarray(obs, jnp.float32))
+        return parts.to_env(jnp.tanh(mean))
+
+    return continuous.make_agent("sac", parts, env, env_params, DEFAULT_HPARAMS, env_step, learn, act)

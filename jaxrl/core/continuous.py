@@ -1,0 +1,229 @@
+"""What the continuous-control off-policy agents (DDPG, TD3, SAC) share: config, state, networks,
+action scaling, env steps into the replay buffer, the critic update and the target updates.
+
+Actions live in [-1, 1]^D inside the agent (actors end in ``tanh``; the buffer, the critics and the
+exploration noise all use these units) and are mapped linearly onto the env's bounds
+``low + (a + 1) (high - low) / 2`` only when the env is stepped, so one set of hyperparameters
+(noise scales, target smoothing) means the same on every env. Each agent module adds only its
+actor update and its critic target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+from gymnax.environments import spaces
+
+from jaxrl.core import off_policy
+from jaxrl.core.actor_critic import make_optimizer, with_hyperparams
+from jaxrl.core.agent import Agent, describe_space
+from jaxrl.core.buffers import ReplayBuffer, ReplayState
+from jaxrl.core.hparams import ConfigError
+from jaxrl.core.networks import CriticEnsemble
+from jaxrl.core.off_policy import ReplayConfig, Transition
+from jaxrl.core.rollout import VecEnv, episode_metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class ContinuousConfig(ReplayConfig):
+    """Static options of every continuous off-policy agent."""
+
+    num_critics: int = 2  # TD3 and SAC: twin critics, the minimum in the target; DDPG: 1
+
+
+COMMON_HPARAMS: dict[str, float] = {
+    "learning_rate": 3e-4,  # the critics'
+    "actor_learning_rate": 3e-4,
+    "gamma": 0.99,
+    "tau": 0.005,  # Polyak averaging of the targets after each update: target <- tau * online + (1 - tau) * target
+    "max_grad_norm": 100.0,  # global-norm clipping of each network's gradient
+    "total_steps": 0.0,  # env steps per seed of the run; jaxrl.train fills it in
+}
+
+
+@struct.dataclass
+class ContinuousState:
+    params: Any  # the actor's weights: what act and evaluation use
+    critic_params: Any  # [num_critics, ...] stacked
+    target_actor_params: Any | None  # DDPG/TD3 only
+    target_critic_params: Any
+    actor_opt_state: Any
+    critic_opt_state: Any
+    log_alpha: jax.Array | None  # SAC only: log of the entropy temperature
+    alpha_opt_state: Any | None
+    buffer: ReplayState
+    hparams: dict[str, jax.Array]
+    env_state: Any
+    obs: Any
+    key: jax.Array
+    steps: jax.Array  # env steps per seed so far
+    updates: jax.Array  # gradient steps taken (after learning starts)
+    noise: jax.Array | None  # Ornstein-Uhlenbeck exploration state [num_envs, D], DDPG's option
+
+
+class Batch(NamedTuple):
+    obs: jax.Array
+    action: jax.Array  # in [-1, 1]
+    reward: jax.Array
+    discount: jax.Array  # gamma * (1 - terminated): only termination zeroes the bootstrap
+    next_obs: jax.Array  # the final observation the action led to (before any auto-reset)
+
+
+class ContinuousParts(NamedTuple):
+    """The built pieces a continuous off-policy agent composes."""
+
+    config: ContinuousConfig
+    action_dim: int
+    actor: Any  # a flax module: observation -> the agent's actor output
+    critic: CriticEnsemble
+    optimizer: optax.GradientTransformation
+    init: Callable[..., ContinuousState]
+    env_step: Callable[[ContinuousState, jax.Array, Callable], tuple[ContinuousState, dict]]
+    sample: Callable[[ContinuousState, jax.Array], Batch]
+    critic_step: Callable[[ContinuousState, Batch, jax.Array], tuple[ContinuousState, dict]]
+    step_optimizer: Callable[[Any, Any, Any, jax.Array, jax.Array], tuple[Any, Any]]
+    to_env: Callable[[jax.Array], jax.Array]
+
+
+def validate(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig) -> None:
+    action_space = env.action_space(env_params)
+    if not isinstance(action_space, spaces.Box):
+        raise ConfigError(
+            f"{agent_name} is for continuous actions, but {env.name} has actions {describe_space(action_space)}. "
+            "Use dqn (or ppo, a2c) for discrete actions, or an env with Box actions (Pendulum-v1, "
+            "MountainCarContinuous-v0, AdBudget-v0)."
+        )
+    low, high = np.asarray(action_space.low, np.float64), np.asarray(action_space.high, np.float64)
+    if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high)) and np.all(high > low)):
+        raise ConfigError(f"{agent_name} needs finite action bounds low < high, but {env.name} has {describe_space(action_space)}")
+    if config.num_critics < 1:
+        raise ConfigError(f"num_critics={config.num_critics} must be >= 1")
+    off_policy.validate_replay(config)
+
+
+def soft_update(params: Any, target: Any, tau: jax.Array) -> Any:
+    """Polyak averaging: ``tau * params + (1 - tau) * target``."""
+    return optax.incremental_update(params, target, tau)
+
+
+def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, make_actor: Callable[[int], Any], *,
+          target_actor: bool, learn_alpha: bool, ou_noise: bool) -> ContinuousParts:
+    """``make_actor(action_dim)`` makes the agent's actor module; the flags pick the optional state
+    (a target actor, a learned entropy temperature, an OU noise process)."""
+    validate(agent_name, env, env_params, config)
+    action_space = env.action_space(env_params)
+    action_dim = int(np.prod(action_space.shape))
+    actor = make_actor(action_dim)
+    low = np.broadcast_to(np.asarray(action_space.low, np.float32), action_space.shape).reshape(action_dim)
+    high = np.broadcast_to(np.asarray(action_space.high, np.float32), action_space.shape).reshape(action_dim)
+    obs_shape = tuple(env.observation_space(env_params).shape)
+    venv = VecEnv(env, env_params, config.num_envs)
+    buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs)
+    critic = CriticEnsemble(config.num_critics, tuple(int(w) for w in config.hidden), config.activation)
+    optimizer = make_optimizer()
+
+    def to_env(action: jax.Array) -> jax.Array:
+        """[-1, 1] -> the env's bounds, in its action shape."""
+        scaled = low + 0.5 * (jnp.clip(action, -1.0, 1.0) + 1.0) * (high - low)
+        return scaled.reshape(action.shape[:-1] + tuple(action_space.shape))
+
+    def new_opt_state(params: Any, learning_rate: jax.Array, max_grad_norm: jax.Array) -> Any:
+        return with_hyperparams(optimizer.init(params), learning_rate=learning_rate, max_grad_norm=max_grad_norm)
+
+    def init(key: jax.Array, hparams: dict) -> ContinuousState:
+        actor_key, critic_key, env_key, key = jax.random.split(key, 4)
+        obs, env_state = venv.reset(env_key)
+        dummy_obs, dummy_action = jnp.zeros(obs_shape, jnp.float32), jnp.zeros(action_dim, jnp.float32)
+        actor_params = actor.init(actor_key, dummy_obs)
+        critic_params = critic.init(critic_key, dummy_obs, dummy_action)
+        example = Transition(dummy_obs, dummy_action, jnp.zeros(()), jnp.zeros((), bool), jnp.zeros((), bool), dummy_obs)
+        log_alpha = jnp.log(hparams["alpha_init"]) if learn_alpha else None
+        zero = jnp.zeros((), jnp.int32)
+        return ContinuousState(
+            params=actor_params,
+            critic_params=critic_params,
+            target_actor_params=actor_params if target_actor else None,
+            target_critic_params=critic_params,
+            actor_opt_state=new_opt_state(actor_params, hparams["actor_learning_rate"], hparams["max_grad_norm"]),
+            critic_opt_state=new_opt_state(critic_params, hparams["learning_rate"], hparams["max_grad_norm"]),
+            log_alpha=log_alpha,
+            alpha_opt_state=new_opt_state(log_alpha, hparams["alpha_learning_rate"], hparams["max_grad_norm"]) if learn_alpha else None,
+            buffer=buffer.init(example),
+            hparams=hparams,
+            env_state=env_state,
+            obs=obs,
+            key=key,
+            steps=zero,
+            updates=zero,
+            noise=jnp.zeros((config.num_envs, action_dim)) if ou_noise else None,
+        )
+
+    def env_step(state: ContinuousState, key: jax.Array, behave: Callable) -> tuple[ContinuousState, dict]:
+        """One step of every env; ``behave(state, key) -> (actions in [-1, 1], noise state)`` is the
+        agent's exploration policy, replaced by uniform actions before learning starts."""
+        behave_key, random_key, env_key = jax.random.split(key, 3)
+        actions, noise = behave(state, behave_key)
+        uniform = jax.random.uniform(random_key, actions.shape, minval=-1.0, maxval=1.0)
+        actions = jnp.where(state.steps < config.learning_starts, uniform, jnp.clip(actions, -1.0, 1.0))
+        env_state, out = venv.step(env_key, state.env_state, to_env(actions))
+        transition = Transition(state.obs, actions, out.reward.astype(jnp.float32), out.terminated, out.truncated, out.final_obs)
+        if noise is not None:  # a fresh noise process for each new episode
+            noise = jnp.where(out.info["episode_done"][:, None], 0.0, noise)
+        state = state.replace(env_state=env_state, obs=out.obs, buffer=buffer.add(state.buffer, transition),
+                              steps=state.steps + config.num_envs, noise=noise)
+        return state, episode_metrics(out.info)
+
+    def sample(state: ContinuousState, key: jax.Array) -> Batch:
+        drawn = buffer.sample(state.buffer, key, config.batch_size)
+        data = buffer.get(state.buffer, drawn.rows, drawn.envs)
+        discount = state.hparams["gamma"] * (1.0 - data.terminated.astype(jnp.float32))
+        return Batch(data.obs.astype(jnp.float32), data.action, data.reward, discount, data.final_obs.astype(jnp.float32))
+
+    def step_optimizer(params: Any, opt_state: Any, grads: Any, learning_rate: jax.Array,
+                       ready: jax.Array) -> tuple[Any, Any]:
+        """One Adam step at ``learning_rate``, kept only where ``ready``."""
+        opt_state = with_hyperparams(opt_state, learning_rate=learning_rate)
+        updates, new_opt_state = optimizer.update(grads, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        return off_policy.masked(ready, new_params, params), off_policy.masked(ready, new_opt_state, opt_state)
+
+    def critic_step(state: ContinuousState, batch: Batch, target: jax.Array) -> tuple[ContinuousState, dict]:
+        """Regress every critic on ``target`` (0.5 x squared error, summed over critics)."""
+        target = jax.lax.stop_gradient(target)
+
+        def loss_fn(critic_params: Any) -> tuple[jax.Array, jax.Array]:
+            q = critic.apply(critic_params, batch.obs, batch.action)  # [num_critics, batch]
+            return 0.5 * jnp.mean((q - target) ** 2, axis=-1).sum(), q.mean()
+
+        (loss, q_mean), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic_params)
+        ready = state.steps >= config.learning_starts
+        critic_params, opt_state = step_optimizer(state.critic_params, state.critic_opt_state, grads,
+                                                  state.hparams["learning_rate"], ready)
+        zero = jnp.zeros(())
+        metrics = {"critic_loss": jnp.where(ready, loss, zero), "q_mean": jnp.where(ready, q_mean, zero)}
+        return state.replace(critic_params=critic_params, critic_opt_state=opt_state), metrics
+
+    return ContinuousParts(config, action_dim, actor, critic, optimizer, init, env_step, sample, critic_step, step_optimizer, to_env)
+
+
+def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, default_hparams: dict,
+               env_step: off_policy.StepFn, learn: off_policy.StepFn, act: Callable) -> Agent:
+    """A continuous off-policy agent on the shared train_step skeleton."""
+    config = parts.config
+    return Agent(
+        name=name,
+        env=env,
+        env_params=env_params,
+        config=config,
+        default_hparams=dict(default_hparams),
+        init=parts.init,
+        train_step=off_policy.make_train_step(config, env_step, learn),
+        act=act,
+        steps_per_update=config.num_envs * config.train_freq,
+    )

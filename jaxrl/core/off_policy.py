@@ -1,0 +1,122 @@
+"""What the off-policy agents share: the replay config and its checks, the stored transition,
+env steps into the buffer, and the train_step skeleton.
+
+One ``train_step`` = ``train_freq`` env steps of every env (each transition written to the replay
+buffer held in the state), then ``gradient_steps`` updates on minibatches sampled from it. Before
+``learning_starts`` env steps per seed the agent acts at random and the updates are masked out
+(no branch: under the engine's vmap a branch would run both sides anyway).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl.core.hparams import ConfigError
+from jaxrl.core.networks import ACTIVATIONS
+
+StepFn = Callable[[Any, jax.Array], tuple[Any, dict]]  # (state, key) -> (state, metrics)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplayConfig:
+    """Static options every replay-based agent has."""
+
+    num_envs: int = 1
+    buffer_capacity: int = 100_000  # transitions; a multiple of num_envs
+    batch_size: int = 256
+    learning_starts: int = 1_000  # env steps per seed of random actions before the first update
+    train_freq: int = 1  # env steps per env in one train_step
+    gradient_steps: int = 1  # updates per train_step
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "relu"
+
+
+@struct.dataclass
+class Transition:
+    """What the buffer stores per env step (one env's fields)."""
+
+    obs: Any
+    action: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    final_obs: Any  # the observation the action led to, before any auto-reset
+
+
+def validate_replay(config: ReplayConfig, n_step: int = 1) -> None:
+    """Shapes that cannot work, refused before anything compiles, with the fix in the message."""
+    for name in ("num_envs", "buffer_capacity", "batch_size", "train_freq", "gradient_steps"):
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name}={getattr(config, name)} must be >= 1")
+    if n_step < 1:
+        raise ConfigError(f"n_step={n_step} must be >= 1")
+    if config.buffer_capacity % config.num_envs:
+        fixed = max(config.num_envs, config.buffer_capacity // config.num_envs * config.num_envs)
+        raise ConfigError(
+            f"buffer_capacity={config.buffer_capacity} must be a multiple of num_envs={config.num_envs} "
+            f"(the buffer stores one row per env step); e.g. buffer_capacity={fixed}"
+        )
+    if config.buffer_capacity < config.batch_size:
+        raise ConfigError(
+            f"batch_size={config.batch_size} does not fit in buffer_capacity={config.buffer_capacity}; "
+            "use a smaller batch or a larger buffer"
+        )
+    if config.buffer_capacity < config.num_envs * (n_step + 1):
+        raise ConfigError(
+            f"buffer_capacity={config.buffer_capacity} is too small for n_step={n_step} with "
+            f"num_envs={config.num_envs}: it must hold at least num_envs x (n_step + 1) = "
+            f"{config.num_envs * (n_step + 1)} transitions"
+        )
+    needed = max(config.batch_size, config.num_envs * n_step)
+    if config.learning_starts < needed:
+        raise ConfigError(
+            f"learning_starts={config.learning_starts} is too early: the first minibatch needs at least "
+            f"batch_size={config.batch_size} transitions (and num_envs x n_step = {config.num_envs * n_step} "
+            f"for complete n-step windows); use learning_starts >= {needed}"
+        )
+    if config.activation not in ACTIVATIONS:
+        raise ConfigError(f"activation={config.activation!r}: choose one of {', '.join(map(repr, ACTIVATIONS))}")
+    if not config.hidden or any(int(w) < 1 for w in config.hidden):
+        raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=256,256")
+
+
+def run_progress(steps: jax.Array, total_steps: jax.Array) -> jax.Array:
+    """The fraction of the run done, in [0, 1] (0 where total_steps is unknown: no annealing)."""
+    return jnp.where(total_steps > 0, jnp.clip(steps / jnp.maximum(total_steps, 1.0), 0.0, 1.0), 0.0)
+
+
+def masked(ready: jax.Array, new: Any, old: Any) -> Any:
+    """``new`` where ``ready`` else ``old``, leaf by leaf (masks updates before learning starts)."""
+    return jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, old)
+
+
+def make_train_step(config: ReplayConfig, env_step: StepFn, learn: StepFn,
+                    finish: Callable[[Any, Any], Any] | None = None) -> Callable[[Any], tuple[Any, dict]]:
+    """The train_step of every replay agent: ``train_freq`` calls of ``env_step`` (metrics summed,
+    ``epsilon``-like rates averaged), ``gradient_steps`` calls of ``learn`` (metrics averaged), then
+    ``finish(state_before, state)`` (e.g. a target update due by env steps). The state must have
+    ``key``; the step functions own everything else."""
+
+    def train_step(state: Any) -> tuple[Any, dict]:
+        before = state
+        key, collect_key, learn_key = jax.random.split(state.key, 3)
+        if config.train_freq == 1:
+            state, metrics = env_step(state, collect_key)
+        else:
+            state, metrics = jax.lax.scan(env_step, state, jax.random.split(collect_key, config.train_freq))
+            metrics = {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
+        if config.gradient_steps == 1:
+            state, learn_metrics = learn(state, learn_key)
+        else:
+            state, learn_metrics = jax.lax.scan(learn, state, jax.random.split(learn_key, config.gradient_steps))
+            learn_metrics = jax.tree.map(jnp.mean, learn_metrics)
+        if finish is not None:
+            state = finish(before, state)
+        return state.replace(key=key), {**metrics, **learn_metrics}
+
+    return train_step

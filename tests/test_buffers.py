@@ -1,0 +1,129 @@
+"""Replay buffers: partial fill, wrap-around, n-step windows, uniform and prioritised sampling
+statistics and importance weights against NumPy references."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxrl.core.buffers import ReplayBuffer, importance_weights
+
+
+def _filled(buffer: ReplayBuffer, adds: int, alpha: float = 1.0):
+    """A buffer after ``adds`` rows; entry (t, e) stores the value 100 * t + e."""
+    state = buffer.init({"x": jnp.zeros((), jnp.int32)})
+    for t in range(adds):
+        state = buffer.add(state, {"x": 100 * t + jnp.arange(buffer.num_envs)}, alpha)
+    return state
+
+
+def _sampled_values(buffer, state, n=4_000, key=0):
+    sample = jax.jit(buffer.sample, static_argnums=2)(state, jax.random.key(key), n)
+    return np.asarray(buffer.get(state, sample.rows, sample.envs)["x"]), sample
+
+
+def test_partial_fill_samples_only_written_entries():
+    buffer = ReplayBuffer(rows=8, num_envs=3)
+    state = _filled(buffer, 3)
+    assert int(state.rows_filled) == 3 and int(state.pos) == 3 and int(buffer.num_valid(state)) == 9
+    values, sample = _sampled_values(buffer, state)
+    assert set(values) == {100 * t + e for t in range(3) for e in range(3)}
+    np.testing.assert_allclose(sample.probs, 1 / 9)
+
+
+def test_wrap_around_keeps_the_newest_rows():
+    buffer = ReplayBuffer(rows=5, num_envs=2)
+    state = _filled(buffer, 12)  # rows written 0..11; 7..11 are kept
+    assert int(state.rows_filled) == 5 and int(state.pos) == 2
+    np.testing.assert_array_equal(state.data["x"][:, 0], [1000, 1100, 700, 800, 900])
+    values, _ = _sampled_values(buffer, state)
+    assert set(values) == {100 * t + e for t in range(7, 12) for e in range(2)}
+
+
+@pytest.mark.parametrize("adds", [4, 12])
+def test_n_step_windows_are_complete_and_in_time_order(adds):
+    """With window 3 a row is sampled only when the two rows after it are written (and are its
+    future, not older data after wrap-around)."""
+    buffer = ReplayBuffer(rows=6, num_envs=2, window=3)
+    state = _filled(buffer, adds)
+    values, sample = _sampled_values(buffer, state)
+    first_kept = max(0, adds - 6)
+    assert set(values // 100) == set(range(first_kept, adds - 2))
+    window = np.asarray(buffer.window_of(state, state.data["x"], sample.rows, sample.envs))
+    np.testing.assert_array_equal(window, values[:, None] + 100 * np.arange(3))
+
+
+def test_uniform_sampling_statistics():
+    buffer = ReplayBuffer(rows=10, num_envs=4)
+    state = _filled(buffer, 17)  # wrapped: 40 entries
+    values, _ = _sampled_values(buffer, state, n=200_000)
+    counts = np.unique(values, return_counts=True)[1]
+    assert counts.size == 40
+    expected = 200_000 / 40
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 80  # 39 degrees of freedom: p(chi2 > 80) < 1e-4
+
+
+def _numpy_probs(priorities, alpha):
+    p = np.asarray(priorities, np.float64) ** alpha
+    return p / p.sum()
+
+
+def test_prioritized_sampling_frequencies_and_weights_match_numpy():
+    buffer = ReplayBuffer(rows=6, num_envs=2, prioritized=True)
+    state = _filled(buffer, 6, alpha=0.6)
+    # give every entry a known priority through the public update path
+    rows, envs = np.divmod(np.arange(12), 2)
+    priorities = np.linspace(0.1, 3.0, 12).astype(np.float32)
+    everything = buffer.sample(state, jax.random.key(0), 12)._replace(rows=jnp.asarray(rows), envs=jnp.asarray(envs))
+    state = buffer.update_priorities(state, everything, jnp.asarray(priorities), 0.6)
+    np.testing.assert_allclose(float(state.tree[1]), (priorities.astype(np.float64) ** 0.6).sum(), rtol=1e-5)
+    assert float(state.max_priority) == pytest.approx(3.0)
+
+    sample = jax.jit(buffer.sample, static_argnums=2)(state, jax.random.key(1), 120_000, 0.4)
+    leaf = np.asarray(sample.rows) * 2 + np.asarray(sample.envs)
+    freq = np.bincount(leaf, minlength=12) / leaf.size
+    reference = _numpy_probs(priorities, 0.6)
+    np.testing.assert_allclose(freq, reference, atol=0.004)
+    np.testing.assert_allclose(sample.probs, reference[leaf], rtol=1e-5)
+    # importance weights: (N P(i))^-beta / max over the batch
+    w = (12 * reference[leaf]) ** -0.4
+    np.testing.assert_allclose(sample.weights, w / w.max(), rtol=1e-5)
+
+
+def test_prioritized_new_entries_get_the_max_priority_and_overwrites_replace_old_ones():
+    buffer = ReplayBuffer(rows=4, num_envs=1, prioritized=True)
+    state = _filled(buffer, 4, alpha=1.0)
+    sample = buffer.sample(state, jax.random.key(0), 2)._replace(rows=jnp.array([0, 1]), envs=jnp.array([0, 0]))
+    state = buffer.update_priorities(state, sample, jnp.array([5.0, 0.5]), 1.0)
+    state = buffer.add(state, {"x": jnp.array([400])}, 1.0)  # overwrites row 0 (priority 5) with max 5
+    leaves = np.asarray(state.tree[buffer.tree_leaves: buffer.tree_leaves + 4])
+    np.testing.assert_allclose(leaves, [5.0, 0.5, 1.0, 1.0])
+    assert float(state.tree[1]) == pytest.approx(7.5)
+    # masked updates change nothing
+    masked = buffer.update_priorities(state, sample, jnp.array([9.0, 9.0]), 1.0, mask=False)
+    np.testing.assert_array_equal(masked.tree, state.tree)
+
+
+def test_prioritized_incomplete_windows_are_never_sampled():
+    buffer = ReplayBuffer(rows=8, num_envs=2, window=3, prioritized=True)
+    state = _filled(buffer, 5)
+    values, sample = _sampled_values(buffer, state, n=5_000)
+    assert set(values // 100) == {0, 1, 2}
+    np.testing.assert_allclose(sample.probs, 1 / 6, rtol=1e-5)
+
+
+def test_sum_tree_with_non_power_of_two_capacity_and_large_buffer():
+    buffer = ReplayBuffer(rows=1_000_003, num_envs=1, prioritized=True)
+    assert buffer.tree_leaves == 1 << 20 and buffer.tree_depth == 20
+    state = buffer.init({"x": jnp.zeros((), jnp.int32)})
+    state = jax.jit(buffer.add)(state, {"x": jnp.array([7])}, 0.6)
+    sample = buffer.sample(state, jax.random.key(0), 16, 0.4)
+    np.testing.assert_array_equal(sample.rows, 0)
+    np.testing.assert_allclose(sample.weights, 1.0)
+
+
+def test_importance_weights_reference():
+    probs = jnp.array([0.5, 0.25, 0.125])
+    w = np.array([(4 * 0.5) ** -0.5, (4 * 0.25) ** -0.5, (4 * 0.125) ** -0.5])
+    np.testing.assert_allclose(importance_weights(probs, 4, 0.5), w / w.max(), rtol=1e-6)
