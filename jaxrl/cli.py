@@ -90,53 +90,51 @@ def summary_table(evaluation: Any, hparams: list[dict[str, float]], batched: boo
     return _format_table(rows)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _spec_from_args(args: argparse.Namespace, hparams: list[dict[str, Any]], batched: bool) -> Any:
+    """The run's definition from the shared train/sweep arguments (validated, nothing written)."""
+    from jaxrl.io import run_dir
+
+    env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
+    for flag, value in (("--seeds", args.seeds), ("--chunks", args.chunks), ("--eval-episodes", args.eval_episodes)):
+        if value < 1:
+            raise ConfigError(f"{flag} {value} must be >= 1")
+    return run_dir.RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config={}, hparams=hparams,
+                           batched_settings=batched, seeds=args.seeds, steps=args.steps, seed=args.seed,
+                           log_interval=args.log_interval, num_chunks=args.chunks)
+
+
+def _output_dir(args: argparse.Namespace) -> tuple[Path, bool]:
+    """(run directory, resuming?) from --out / --resume."""
+    if args.resume:
+        if args.out and Path(args.out).resolve() != Path(args.resume).resolve():
+            raise ConfigError("--resume RUN_DIR continues RUN_DIR in place; drop --out (or make it the same directory)")
+        return Path(args.resume), True
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    prefix = "" if args.command == "train" else f"{args.command}-"
+    return Path(args.out or f"runs/{prefix}{args.algo}-{args.env}-{stamp}"), False
+
+
+def _train_into_dir(args: argparse.Namespace, spec: Any) -> tuple[Any, Any, Path]:
     import jaxrl
     from jaxrl.io import run_dir
 
-    assignments = _parse_assignments(args.set, "--set")
-    env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
-    config, hparams = split_settings(args.algo, assignments)
     # Build the agent and check every input before creating files or compiling anything.
-    agent = jaxrl.agents.make(args.algo, args.env, config=config, **env_kwargs)
-    from jaxrl.core.hparams import resolve_hparams
-
-    resolved = resolve_hparams(agent.name, agent.default_hparams, hparams)
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds {args.seeds} must be >= 1")
-    if args.eval_episodes < 1:
-        raise ConfigError(f"--eval-episodes {args.eval_episodes} must be >= 1")
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out or f"runs/{args.algo}-{args.env}-{stamp}")
-    out = run_dir.create_run_dir(out)
-    run_dir.write_config(out, {
-        "algo": args.algo,
-        "env": args.env,
-        "env_kwargs": env_kwargs,
-        "config": vars(agent.config) if hasattr(agent.config, "__dict__") else dict(config),
-        "hparams": [resolved],
-        "batched_settings": False,
-        "seeds": args.seeds,
-        "steps": args.steps,
-        "seed": args.seed,
-        "jaxrl_version": jaxrl.__version__,
-    })
-    result = jaxrl.train(
-        agent,
-        seeds=args.seeds,
-        steps=args.steps,
-        hparams=resolved,
-        seed=args.seed,
-        log_interval=args.log_interval,
-        progress=not args.quiet,
-        callbacks=[run_dir.MetricsWriter(out)],
-    )
-    run_dir.save_params(out, result.final_state.params)
-    evaluation = jaxrl.evaluate(result, episodes=args.eval_episodes, seed=args.seed)
-    run_dir.atomic_write_json(out / run_dir.EVAL_FILE, {"episodes_per_seed": args.eval_episodes, **evaluation.summary(), **{f"per_seed_{k}": v for k, v in evaluation.per_run().items()}})
-    rate = args.seeds * result.env_steps[-1] / max(result.train_seconds, 1e-9)
-    print(f"\n{args.algo} on {args.env}: {args.seeds} seeds x {int(result.env_steps[-1]):,} env steps, "
+    config, _ = split_settings(args.algo, _parse_assignments(args.set, "--set"))
+    spec.config = config
+    agent = jaxrl.agents.make(args.algo, args.env, config=config, **spec.env_kwargs)
+    out, resume = _output_dir(args)
+    result, evaluation, out = run_dir.train_in_dir(out, spec, resume=resume, progress=not args.quiet,
+                                                   eval_episodes=args.eval_episodes, agent=agent)
+    rate = spec.seeds * len(spec.hparams) * result.env_steps[-1] / max(result.train_seconds, 1e-9)
+    print(f"\n{args.algo} on {args.env}: {len(spec.hparams)} setting(s) x {spec.seeds} seeds x {int(result.env_steps[-1]):,} env steps, "
           f"compiled in {result.compile_seconds:.1f} s, trained in {result.train_seconds:.1f} s ({rate:,.0f} env steps/s)")
+    return result, evaluation, out
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    _, hparams = split_settings(args.algo, _parse_assignments(args.set, "--set"))
+    spec = _spec_from_args(args, [hparams], batched=False)
+    result, evaluation, out = _train_into_dir(args, spec)
     print(f"greedy evaluation, {args.eval_episodes} episodes per seed:")
     print(summary_table(evaluation, result.hparams, False))
     print(f"\nrun directory: {out}")
@@ -185,22 +183,29 @@ def cmd_algos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments `train` and `sweep` share."""
+    parser.add_argument("algo", help="algorithm (see `jaxrl algos`)")
+    parser.add_argument("--env", required=True, help="environment id (see `jaxrl envs`)")
+    parser.add_argument("--seeds", type=int, default=8, help="seeds trained in parallel (default 8)")
+    parser.add_argument("--steps", type=int, default=100_000, help="env steps per seed (default 100000)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config option or hyperparameter; repeatable")
+    parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="an env keyword argument, e.g. is_slippery=false; repeatable")
+    parser.add_argument("--out", help="run directory to create (default runs/[sweep-]ALGO-ENV-TIMESTAMP); never overwritten")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue this interrupted run from its last checkpoint (same arguments as the original command)")
+    parser.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
+    parser.add_argument("--log-interval", type=int, default=None, help="env steps per seed between logged points")
+    parser.add_argument("--chunks", type=int, default=20, help="chunks per run: progress, metrics and a checkpoint after each (default 20)")
+    parser.add_argument("--eval-episodes", type=int, default=100, help="greedy evaluation episodes per seed at the end")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxrl", description="JAX-accelerated, vectorised reinforcement learning.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train an agent on many seeds in one compiled program")
-    train.add_argument("algo", help="algorithm (see `jaxrl algos`)")
-    train.add_argument("--env", required=True, help="environment id (see `jaxrl envs`)")
-    train.add_argument("--seeds", type=int, default=8, help="seeds trained in parallel (default 8)")
-    train.add_argument("--steps", type=int, default=100_000, help="env steps per seed (default 100000)")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config option or hyperparameter; repeatable")
-    train.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="an env keyword argument, e.g. is_slippery=false; repeatable")
-    train.add_argument("--out", help="run directory to create (default runs/ALGO-ENV-TIMESTAMP); never overwritten")
-    train.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
-    train.add_argument("--log-interval", type=int, default=None, help="env steps per seed between logged points")
-    train.add_argument("--eval-episodes", type=int, default=100, help="greedy evaluation episodes per seed at the end")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_run_arguments(train)
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("eval", help="evaluate a run directory's final policies again")
