@@ -13,6 +13,7 @@ from jaxrl.core.hparams import ConfigError
 from jaxrl.envs import list_envs, make_env, register_env
 from jaxrl.evaluate import EvalResult, evaluate
 from jaxrl.io.run_dir import LoadedRun, load
+from jaxrl.sweep import LogUniform, SweepResult, Uniform, sweep
 from jaxrl.train import Policy, TrainResult, train
 
 __version__ = "0.1.0"
@@ -22,8 +23,11 @@ __all__ = [
     "ConfigError",
     "EvalResult",
     "LoadedRun",
+    "LogUniform",
     "Policy",
+    "SweepResult",
     "TrainResult",
+    "Uniform",
     "agents",
     "enable_compilation_cache",
     "evaluate",
@@ -31,5 +35,6 @@ __all__ = [
     "load",
     "make_env",
     "register_env",
+    "sweep",
     "train",
 ]

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 
 from jaxrl.core.hparams import ConfigError
+from jaxrl.stats import format_table
 
 
 def _parse_assignments(items: Sequence[str], flag: str) -> dict[str, str]:
@@ -62,13 +63,6 @@ def split_settings(algo: str, assignments: dict[str, str]) -> tuple[dict[str, An
     return config, hparams
 
 
-def _format_table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def summary_table(evaluation: Any, hparams: list[dict[str, float]], batched: bool) -> str:
     """Mean ± std over seeds of each seed's mean return (and success rate, episode length)."""
     per_run = evaluation.per_run()
@@ -87,7 +81,7 @@ def summary_table(evaluation: Any, hparams: list[dict[str, float]], batched: boo
             "n/a" if success is None else f"{success[i].mean():.3f} ± {success[i].std():.3f}",
             f"{lengths[i].mean():.1f}",
         ])
-    return _format_table(rows)
+    return format_table(rows)
 
 
 def _spec_from_args(args: argparse.Namespace, hparams: list[dict[str, Any]], batched: bool) -> Any:
@@ -141,6 +135,57 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_grid(items: Sequence[str]) -> dict[str, list[float]]:
+    grid = {}
+    for name, values in _parse_assignments(items, "--grid").items():
+        try:
+            grid[name] = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise ConfigError(f"--grid {name}={values}: values must be numbers separated by commas, e.g. --grid {name}=0.1,0.5") from None
+        if not grid[name]:
+            raise ConfigError(f"--grid {name}= has no values; give some, e.g. --grid {name}=0.1,0.5")
+    return grid
+
+
+def _parse_ranges(items: Sequence[str]) -> dict[str, Any]:
+    """--random NAME=LOW:HIGH (uniform) or NAME=log:LOW:HIGH (log-uniform)."""
+    from jaxrl.sweep import LogUniform, Uniform
+
+    ranges = {}
+    for name, text in _parse_assignments(items, "--random").items():
+        parts = text.split(":")
+        log = parts[0].strip().lower() in ("log", "loguniform")
+        bounds = parts[1:] if log else parts
+        try:
+            low, high = (float(b) for b in bounds)
+        except ValueError:
+            raise ConfigError(f"--random {name}={text}: expected LOW:HIGH or log:LOW:HIGH, e.g. --random {name}=log:1e-4:1e-2") from None
+        ranges[name] = LogUniform(low, high) if log else Uniform(low, high)
+    return ranges
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from jaxrl.sweep import sweep
+
+    config, base = split_settings(args.algo, _parse_assignments(args.set, "--set"))
+    if bool(args.grid) == bool(args.random):
+        raise ConfigError("jaxrl sweep needs either --grid NAME=V1,V2,... or --random NAME=[log:]LOW:HIGH with --samples N")
+    spec = _spec_from_args(args, [], batched=True)  # validates the shared arguments
+    out, resume = _output_dir(args)
+    swept = sweep(args.algo, args.env, grid=_parse_grid(args.grid) if args.grid else None,
+                  ranges=_parse_ranges(args.random) if args.random else None, samples=args.samples,
+                  seeds=spec.seeds, steps=spec.steps, hparams=base, config=config, env_kwargs=spec.env_kwargs,
+                  seed=spec.seed, log_interval=spec.log_interval, num_chunks=spec.num_chunks,
+                  eval_episodes=args.eval_episodes, out=out, resume=resume, progress=not args.quiet)
+    result = swept.result
+    print(f"\n{args.algo} on {args.env}: {len(swept.rows)} settings x {spec.seeds} seeds x {int(result.env_steps[-1]):,} env steps "
+          f"in one program, compiled in {result.compile_seconds:.1f} s, trained in {result.train_seconds:.1f} s")
+    print(f"ranked by greedy return ({args.eval_episodes} episodes per seed):")
+    print(swept.table(limit=args.top))
+    print(f"\nrun directory: {swept.path} (ranking in {swept.path / 'sweep.csv'})")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from jaxrl.io import run_dir
 
@@ -166,7 +211,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
                          str(getattr(params, "max_steps_in_episode", "-"))])
         except Exception as error:  # an env that cannot be built here still gets listed
             rows.append([env_id, f"unavailable: {type(error).__name__}", "", ""])
-    print(_format_table(rows))
+    print(format_table(rows))
     return 0
 
 
@@ -208,6 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_arguments(train)
     train.set_defaults(func=cmd_train)
 
+    sweep = sub.add_parser("sweep", help="train a grid or random hyperparameter settings x seeds in one program and rank them")
+    _add_run_arguments(sweep)
+    sweep.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...", help="values of one hyperparameter; repeat for a grid")
+    sweep.add_argument("--random", action="append", default=[], metavar="NAME=[log:]LOW:HIGH", help="a range to sample (log: log-uniform); repeatable")
+    sweep.add_argument("--samples", type=int, default=16, help="random settings to draw (with --random; default 16)")
+    sweep.add_argument("--top", type=int, default=None, help="print only the best N settings")
+    sweep.set_defaults(func=cmd_sweep)
+
     evaluate = sub.add_parser("eval", help="evaluate a run directory's final policies again")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--episodes", type=int, default=100)
@@ -223,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "eval"):
+    if args.command in ("train", "sweep", "eval"):
         from jaxrl.compilation import enable_compilation_cache
 
         enable_compilation_cache()  # a repeated command skips most of its compile time
