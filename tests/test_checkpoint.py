@@ -76,6 +76,7 @@ def test_sigkilled_run_resumes_bit_identical(tmp_path, algo):
     for name in RUN_FILES:
         assert (killed / name).read_bytes() == (reference / name).read_bytes(), name
     assert checkpoint.load(reference).chunks_done == 5
+    assert (reference / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # jaxrl.load(RUN_DIR).policy(seed=i) in that fresh process acted as the run's policy does here
     policy = jaxrl.load(reference).policy(seed=1)
     observations = [np.asarray(o).tolist() for o in OBSERVATIONS[algo]]

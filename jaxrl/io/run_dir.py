@@ -6,6 +6,7 @@
     RUN_DIR/checkpoint.msgpack  the full training state after the latest chunk (for --resume)
     RUN_DIR/params.msgpack  final parameters of every run (flax serialization), written atomically
     RUN_DIR/eval.json       the final evaluation summary
+    RUN_DIR/learning_curve.png  mean return over seeds with a 95% CI band (sweeps: sweep_curves.png too)
 
 A run directory is never overwritten: an existing, non-empty one is refused before anything runs.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -282,4 +284,15 @@ def train_in_dir(path: str | Path, spec: RunSpec, *, resume: bool = False, progr
     evaluation = evaluate(result, episodes=eval_episodes, seed=spec.seed)
     atomic_write_json(path / EVAL_FILE, {"episodes_per_seed": eval_episodes, **evaluation.summary(),
                                          **{f"per_seed_{k}": v for k, v in evaluation.per_run().items()}})
+    _plot(path)
     return result, evaluation, path
+
+
+def _plot(path: Path) -> None:
+    """Learning-curve PNGs, when matplotlib is installed (it comes with gymnax)."""
+    try:
+        from jaxrl.io.plots import plot_run
+    except ImportError:
+        print("jaxrl: matplotlib is not installed; no learning-curve plot written", file=sys.stderr)
+        return
+    plot_run(path)
