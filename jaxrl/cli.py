@@ -199,6 +199,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    from jaxrl.io import render, run_dir
+
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes {args.episodes} must be >= 1")
+    if args.fps < 1:
+        raise ConfigError(f"--fps {args.fps} must be >= 1")
+    run = run_dir.load(args.run_dir)
+    params = run.params_of(seed=args.seed, setting=args.setting)
+    out = Path(args.out or Path(args.run_dir) / "episode.gif")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: directory {out.parent} does not exist")
+    episodes = render.render_gif(run.agent, params, out, episodes=args.episodes, seed=args.seed, fps=args.fps)
+    returns = ", ".join(f"{e['return']:.4g}" for e in episodes)
+    print(f"{out}: {args.episodes} episode(s) of seed {args.seed}'s policy, returns {returns}")
+    return 0
+
+
 def cmd_envs(args: argparse.Namespace) -> int:
     from jaxrl.core.agent import describe_space
     from jaxrl.envs import list_envs, make_env
@@ -267,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=1)
     evaluate.set_defaults(func=cmd_eval)
 
+    render = sub.add_parser("render", help="a GIF of a trained policy (toy-text grids, classic control, MinAtar)")
+    render.add_argument("run_dir")
+    render.add_argument("--episodes", type=int, default=3, help="episodes to show (default 3)")
+    render.add_argument("--out", help="GIF file to write (default RUN_DIR/episode.gif)")
+    render.add_argument("--seed", type=int, default=0, help="which seed's policy (default 0); also seeds the episodes")
+    render.add_argument("--setting", type=int, default=0, help="which setting of a sweep (default 0)")
+    render.add_argument("--fps", type=int, default=25, help="frames per second (default 25)")
+    render.set_defaults(func=cmd_render)
+
     envs = sub.add_parser("envs", help="list environment ids with their spaces")
     envs.set_defaults(func=cmd_envs)
     algos = sub.add_parser("algos", help="list algorithms with their options and defaults")
@@ -276,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "sweep", "eval"):
+    if args.command in ("train", "sweep", "eval", "render"):
         from jaxrl.compilation import enable_compilation_cache
 
         enable_compilation_cache()  # a repeated command skips most of its compile time
