@@ -217,6 +217,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from jaxrl.io import report
+
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes {args.episodes} must be >= 1")
+    out = report.write_report(args.run_dir, out=args.out, gif=not args.no_gif, episodes=args.episodes)
+    print(f"{out}: self-contained report (opens offline)")
+    return 0
+
+
 def cmd_envs(args: argparse.Namespace) -> int:
     from jaxrl.core.agent import describe_space
     from jaxrl.envs import list_envs, make_env
@@ -294,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--fps", type=int, default=25, help="frames per second (default 25)")
     render.set_defaults(func=cmd_render)
 
+    report = sub.add_parser("report", help="one self-contained HTML page for a run directory")
+    report.add_argument("run_dir")
+    report.add_argument("--out", help="HTML file to write (default RUN_DIR/report.html)")
+    report.add_argument("--no-gif", action="store_true", help="do not render the policy's GIF when RUN_DIR has none")
+    report.add_argument("--episodes", type=int, default=2, help="episodes in a GIF rendered for the report (default 2)")
+    report.set_defaults(func=cmd_report)
+
     envs = sub.add_parser("envs", help="list environment ids with their spaces")
     envs.set_defaults(func=cmd_envs)
     algos = sub.add_parser("algos", help="list algorithms with their options and defaults")
@@ -303,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "sweep", "eval", "render"):
+    if args.command in ("train", "sweep", "eval", "render", "report"):
         from jaxrl.compilation import enable_compilation_cache
 
         enable_compilation_cache()  # a repeated command skips most of its compile time

@@ -231,7 +231,9 @@ def sweep(
     spec = run_dir.RunSpec(algo=algo, env=env, env_kwargs=dict(env_kwargs or {}), config=dict(config or {}), hparams=settings,
                            batched_settings=True, seeds=int(seeds), steps=int(steps), seed=seed, log_interval=log_interval,
                            num_chunks=num_chunks)
-    result, evaluation, path = run_dir.train_in_dir(out, spec, resume=resume, progress=progress, eval_episodes=eval_episodes, agent=agent)
+    result, evaluation, path = run_dir.train_in_dir(out, spec, resume=resume, progress=progress, eval_episodes=eval_episodes,
+                                                    agent=agent, plot=False)
     swept = SweepResult(result, evaluation, rank(settings, result, evaluation), _varied(settings), path)
     write_results(path, swept, definition)
+    run_dir.plot(path)  # after the ranking, so the plots show the best settings by it
     return swept

@@ -71,10 +71,21 @@ def _setting_label(hparams: dict[str, float], varied: Sequence[str]) -> str:
     return ", ".join(f"{k}={hparams[k]:.3g}" for k in varied) or "default"
 
 
+def _ranking(path: Path, returns: np.ndarray, logs: int) -> list[int]:
+    """Settings best first: the sweep's ranking (sweep.json) where written, else by mean training
+    return over the last tenth of the run."""
+    import json
+
+    if (path / "sweep.json").exists():
+        return [r["setting"] for r in json.loads((path / "sweep.json").read_text())["ranked"]]
+    final = np.nanmean(returns[..., -max(1, logs // 10):], axis=(1, 2))
+    return [int(i) for i in np.argsort(-np.nan_to_num(final, nan=-np.inf), kind="stable")]
+
+
 def plot_run(path: str | Path) -> list[Path]:
     """Write a run directory's learning-curve PNG from its metrics.jsonl; for a sweep, the best
-    setting's curve and a comparison of the best settings (by mean training return over the last
-    tenth of the run). Returns the files written."""
+    setting's curve and a comparison of the best settings (ranked as in sweep.json). Returns the
+    files written."""
     from jaxrl.io.run_dir import read_config, read_metrics
 
     path = Path(path)
@@ -89,8 +100,7 @@ def plot_run(path: str | Path) -> list[Path]:
         save_png(curve_figure(env_steps, metrics, title), path / CURVE_FILE)
         return [path / CURVE_FILE]
     # a sweep: the best setting alone, and the best settings side by side
-    final = np.nanmean(metrics["episode_return"][..., -max(1, len(env_steps) // 10):], axis=(1, 2))
-    order = [int(i) for i in np.argsort(-np.nan_to_num(final, nan=-np.inf), kind="stable")[:MAX_SWEEP_LINES]]
+    order = _ranking(path, metrics["episode_return"], len(env_steps))[:MAX_SWEEP_LINES]
     varied = [k for k in settings[0] if len({s[k] for s in settings}) > 1]
     best = {k: v[order[0]] for k, v in metrics.items()}
     save_png(curve_figure(env_steps, best, f"{title}, best: {_setting_label(settings[order[0]], varied)}"), path / CURVE_FILE)

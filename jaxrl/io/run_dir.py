@@ -244,12 +244,12 @@ def _version() -> str:
 
 
 def train_in_dir(path: str | Path, spec: RunSpec, *, resume: bool = False, progress: bool = True,
-                 eval_episodes: int = 100, agent: Agent | None = None) -> tuple[Any, Any, Path]:
+                 eval_episodes: int = 100, agent: Agent | None = None, plot: bool = True) -> tuple[Any, Any, Path]:
     """Train ``spec`` into a run directory, with metrics, a checkpoint per chunk, params and eval.
 
     Everything is validated before any file is written. ``resume=True`` continues the run in
     ``path`` from its last checkpoint; the outcome equals an uninterrupted run's bit for bit.
-    Returns ``(TrainResult, EvalResult, path)``.
+    ``plot=False`` leaves the learning-curve PNGs to the caller. Returns ``(TrainResult, EvalResult, path)``.
     """
     from jaxrl.core.hparams import resolve_hparams
     from jaxrl.evaluate import evaluate
@@ -284,11 +284,12 @@ def train_in_dir(path: str | Path, spec: RunSpec, *, resume: bool = False, progr
     evaluation = evaluate(result, episodes=eval_episodes, seed=spec.seed)
     atomic_write_json(path / EVAL_FILE, {"episodes_per_seed": eval_episodes, **evaluation.summary(),
                                          **{f"per_seed_{k}": v for k, v in evaluation.per_run().items()}})
-    _plot(path)
+    if plot:
+        plot(path)
     return result, evaluation, path
 
 
-def _plot(path: Path) -> None:
+def plot(path: Path) -> None:
     """Learning-curve PNGs, when matplotlib is installed (it comes with gymnax)."""
     try:
         from jaxrl.io.plots import plot_run
