@@ -235,5 +235,5 @@ def sweep(
                                                     agent=agent, plot=False)
     swept = SweepResult(result, evaluation, rank(settings, result, evaluation), _varied(settings), path)
     write_results(path, swept, definition)
-    run_dir.plot(path)  # after the ranking, so the plots show the best settings by it
+    run_dir.plot_curves(path)  # after the ranking, so the plots show the best settings by it
     return swept

@@ -285,11 +285,11 @@ def train_in_dir(path: str | Path, spec: RunSpec, *, resume: bool = False, progr
     atomic_write_json(path / EVAL_FILE, {"episodes_per_seed": eval_episodes, **evaluation.summary(),
                                          **{f"per_seed_{k}": v for k, v in evaluation.per_run().items()}})
     if plot:
-        plot(path)
+        plot_curves(path)
     return result, evaluation, path
 
 
-def plot(path: Path) -> None:
+def plot_curves(path: Path) -> None:
     """Learning-curve PNGs, when matplotlib is installed (it comes with gymnax)."""
     try:
         from jaxrl.io.plots import plot_run
