@@ -11,7 +11,7 @@ import pytest
 import jaxrl
 from jaxrl import cli
 from jaxrl.core.hparams import stack_hparams
-from jaxrl.io import checkpoint
+from jaxrl.io import checkpoint, tensorboard
 
 RUN_FILES = ("metrics.jsonl", "metrics.csv", "params.msgpack", "checkpoint.msgpack", "eval.json", "config.json")
 
@@ -21,7 +21,7 @@ KILLED_RUN = """
 import os, signal, sys
 from jaxrl import cli
 from jaxrl.core.hparams import stack_hparams
-from jaxrl.io import checkpoint
+from jaxrl.io import checkpoint, tensorboard
 original = checkpoint.save
 def save(path, ckpt):
     if ckpt.chunks_done == int(os.environ["KILL_AT"]):
@@ -77,6 +77,8 @@ def test_sigkilled_run_resumes_bit_identical(tmp_path, algo):
         assert (killed / name).read_bytes() == (reference / name).read_bytes(), name
     assert checkpoint.load(reference).chunks_done == 5
     assert (reference / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if tensorboard.available():
+        assert {p.name for p in (killed / "tensorboard").iterdir()} >= {"seed_0", "seed_1", "mean"}
     # jaxrl.load(RUN_DIR).policy(seed=i) in that fresh process acted as the run's policy does here
     policy = jaxrl.load(reference).policy(seed=1)
     observations = [np.asarray(o).tolist() for o in OBSERVATIONS[algo]]

@@ -3,6 +3,7 @@
     RUN_DIR/config.json     algorithm, env, env kwargs, static config, hyperparameters, seeds
     RUN_DIR/metrics.jsonl   one line per logged point: env_steps and each metric per run
     RUN_DIR/metrics.csv     the same, one row per (logged point, run): env_steps, setting, seed, metrics
+    RUN_DIR/tensorboard/    TensorBoard events per seed and aggregated (with tensorboardX installed)
     RUN_DIR/checkpoint.msgpack  the full training state after the latest chunk (for --resume)
     RUN_DIR/params.msgpack  final parameters of every run (flax serialization), written atomically
     RUN_DIR/eval.json       the final evaluation summary
@@ -244,16 +245,19 @@ def _version() -> str:
 
 
 def train_in_dir(path: str | Path, spec: RunSpec, *, resume: bool = False, progress: bool = True,
-                 eval_episodes: int = 100, agent: Agent | None = None, plot: bool = True) -> tuple[Any, Any, Path]:
+                 eval_episodes: int = 100, agent: Agent | None = None, plot: bool = True,
+                 tensorboard: bool = True) -> tuple[Any, Any, Path]:
     """Train ``spec`` into a run directory, with metrics, a checkpoint per chunk, params and eval.
 
     Everything is validated before any file is written. ``resume=True`` continues the run in
     ``path`` from its last checkpoint; the outcome equals an uninterrupted run's bit for bit.
-    ``plot=False`` leaves the learning-curve PNGs to the caller. Returns ``(TrainResult, EvalResult, path)``.
+    ``plot=False`` leaves the learning-curve PNGs to the caller; TensorBoard event files are
+    written when tensorboardX is installed, unless ``tensorboard=False``. Returns ``(TrainResult, EvalResult, path)``.
     """
     from jaxrl.core.hparams import resolve_hparams
     from jaxrl.evaluate import evaluate
     from jaxrl.io import checkpoint
+    from jaxrl.io import tensorboard as tb
     from jaxrl.train import train
 
     agent = agent or agents_lib.make(spec.algo, spec.env, config=spec.config, **spec.env_kwargs)
@@ -268,6 +272,13 @@ def train_in_dir(path: str | Path, spec: RunSpec, *, resume: bool = False, progr
     if eval_episodes < 1:
         raise ConfigError(f"eval_episodes={eval_episodes} must be >= 1")
     path, previous = prepare(path, spec, resume)
+    callbacks: list[Any] = [MetricsWriter(path, spec.seeds)]
+    if tensorboard and tb.available():
+        events = tb.TensorBoardWriter(path, spec.seeds, len(spec.hparams), spec.batched_settings)
+        if resume:
+            events.restart(previous.env_steps if previous else np.zeros(0), previous.metrics if previous else {})
+        callbacks.append(events)
+    callbacks.append(checkpoint.CheckpointWriter(path, previous))  # last: a checkpoint means all else is written
     result = train(
         agent,
         seeds=spec.seeds,
@@ -277,7 +288,7 @@ def train_in_dir(path: str | Path, spec: RunSpec, *, resume: bool = False, progr
         log_interval=spec.log_interval,
         num_chunks=spec.num_chunks,
         progress=progress,
-        callbacks=[MetricsWriter(path, spec.seeds), checkpoint.CheckpointWriter(path, previous)],
+        callbacks=callbacks,
         resume=previous,
     )
     save_params(path, result.final_state.params)
