@@ -108,27 +108,21 @@ def _output_dir(args: argparse.Namespace) -> tuple[Path, bool]:
     return Path(args.out or f"runs/{prefix}{args.algo}-{args.env}-{stamp}"), False
 
 
-def _train_into_dir(args: argparse.Namespace, spec: Any) -> tuple[Any, Any, Path]:
+def cmd_train(args: argparse.Namespace) -> int:
     import jaxrl
     from jaxrl.io import run_dir
 
     # Build the agent and check every input before creating files or compiling anything.
-    config, _ = split_settings(args.algo, _parse_assignments(args.set, "--set"))
+    config, hparams = split_settings(args.algo, _parse_assignments(args.set, "--set"))
+    spec = _spec_from_args(args, [hparams], batched=False)
     spec.config = config
     agent = jaxrl.agents.make(args.algo, args.env, config=config, **spec.env_kwargs)
     out, resume = _output_dir(args)
     result, evaluation, out = run_dir.train_in_dir(out, spec, resume=resume, progress=not args.quiet,
                                                    eval_episodes=args.eval_episodes, agent=agent)
-    rate = spec.seeds * len(spec.hparams) * result.env_steps[-1] / max(result.train_seconds, 1e-9)
-    print(f"\n{args.algo} on {args.env}: {len(spec.hparams)} setting(s) x {spec.seeds} seeds x {int(result.env_steps[-1]):,} env steps, "
+    rate = args.seeds * result.env_steps[-1] / max(result.train_seconds, 1e-9)
+    print(f"\n{args.algo} on {args.env}: {args.seeds} seeds x {int(result.env_steps[-1]):,} env steps, "
           f"compiled in {result.compile_seconds:.1f} s, trained in {result.train_seconds:.1f} s ({rate:,.0f} env steps/s)")
-    return result, evaluation, out
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    _, hparams = split_settings(args.algo, _parse_assignments(args.set, "--set"))
-    spec = _spec_from_args(args, [hparams], batched=False)
-    result, evaluation, out = _train_into_dir(args, spec)
     print(f"greedy evaluation, {args.eval_episodes} episodes per seed:")
     print(summary_table(evaluation, result.hparams, False))
     print(f"\nrun directory: {out}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 
 def mean_ci(values: np.ndarray, axis: int = -1, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -12,6 +11,8 @@ def mean_ci(values: np.ndarray, axis: int = -1, confidence: float = 0.95) -> tup
     NaNs (points where a seed completed no episode) are left out; the half-width is NaN where
     fewer than two values remain, and the mean NaN where none does.
     """
+    from scipy import stats  # imported here: `import jaxrl` stays quick
+
     values = np.asarray(values, np.float64)
     count = np.sum(np.isfinite(values), axis=axis)
     with np.errstate(invalid="ignore", divide="ignore"):
