@@ -120,3 +120,18 @@ def test_resume_refuses_a_foreign_or_different_run(tmp_path, capsys):
     assert cli.main([*base, "--resume", str(run), "--out", str(tmp_path / "elsewhere")]) == 2
     assert "drop --out" in capsys.readouterr().err
     assert {name: (run / name).read_bytes() for name in RUN_FILES} == before
+
+
+@pytest.mark.slow
+def test_resume_with_the_seed_axis_sharded_over_4_devices(tmp_path):
+    """Killed and resumed with the runs sharded over 4 simulated devices: equal to an uninterrupted 4-device run."""
+    common = ["train", *CASES["ppo"], "--seeds", "4", "--chunks", "5", "--eval-episodes", "3", "--quiet"]
+    env = {**_env(), "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    killed, reference = tmp_path / "killed", tmp_path / "reference"
+    assert _python(KILLED_RUN, *common, "--out", str(killed), env={**env, "KILL_AT": "3"}).returncode == -9
+    run = "import sys; from jaxrl import cli; sys.exit(cli.main(sys.argv[1:]))"
+    resumed = _python(run, *common, "--resume", str(killed), env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _python(run, *common, "--out", str(reference), env=env).returncode == 0
+    for name in RUN_FILES:
+        assert (killed / name).read_bytes() == (reference / name).read_bytes(), name
