@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 
 from jaxrl.core.hparams import ConfigError
+from jaxrl.stats import format_table
 
 
 def _parse_assignments(items: Sequence[str], flag: str) -> dict[str, str]:
@@ -62,13 +63,6 @@ def split_settings(algo: str, assignments: dict[str, str]) -> tuple[dict[str, An
     return config, hparams
 
 
-def _format_table(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def summary_table(evaluation: Any, hparams: list[dict[str, float]], batched: bool) -> str:
     """Mean ± std over seeds of each seed's mean return (and success rate, episode length)."""
     per_run = evaluation.per_run()
@@ -87,59 +81,102 @@ def summary_table(evaluation: Any, hparams: list[dict[str, float]], batched: boo
             "n/a" if success is None else f"{success[i].mean():.3f} ± {success[i].std():.3f}",
             f"{lengths[i].mean():.1f}",
         ])
-    return _format_table(rows)
+    return format_table(rows)
+
+
+def _spec_from_args(args: argparse.Namespace, hparams: list[dict[str, Any]], batched: bool) -> Any:
+    """The run's definition from the shared train/sweep arguments (validated, nothing written)."""
+    from jaxrl.io import run_dir
+
+    env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
+    for flag, value in (("--seeds", args.seeds), ("--chunks", args.chunks), ("--eval-episodes", args.eval_episodes)):
+        if value < 1:
+            raise ConfigError(f"{flag} {value} must be >= 1")
+    return run_dir.RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config={}, hparams=hparams,
+                           batched_settings=batched, seeds=args.seeds, steps=args.steps, seed=args.seed,
+                           log_interval=args.log_interval, num_chunks=args.chunks)
+
+
+def _output_dir(args: argparse.Namespace) -> tuple[Path, bool]:
+    """(run directory, resuming?) from --out / --resume."""
+    if args.resume:
+        if args.out and Path(args.out).resolve() != Path(args.resume).resolve():
+            raise ConfigError("--resume RUN_DIR continues RUN_DIR in place; drop --out (or make it the same directory)")
+        return Path(args.resume), True
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    prefix = "" if args.command == "train" else f"{args.command}-"
+    return Path(args.out or f"runs/{prefix}{args.algo}-{args.env}-{stamp}"), False
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     import jaxrl
     from jaxrl.io import run_dir
 
-    assignments = _parse_assignments(args.set, "--set")
-    env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
-    config, hparams = split_settings(args.algo, assignments)
     # Build the agent and check every input before creating files or compiling anything.
-    agent = jaxrl.agents.make(args.algo, args.env, config=config, **env_kwargs)
-    from jaxrl.core.hparams import resolve_hparams
-
-    resolved = resolve_hparams(agent.name, agent.default_hparams, hparams)
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds {args.seeds} must be >= 1")
-    if args.eval_episodes < 1:
-        raise ConfigError(f"--eval-episodes {args.eval_episodes} must be >= 1")
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out or f"runs/{args.algo}-{args.env}-{stamp}")
-    out = run_dir.create_run_dir(out)
-    run_dir.write_config(out, {
-        "algo": args.algo,
-        "env": args.env,
-        "env_kwargs": env_kwargs,
-        "config": vars(agent.config) if hasattr(agent.config, "__dict__") else dict(config),
-        "hparams": [resolved],
-        "batched_settings": False,
-        "seeds": args.seeds,
-        "steps": args.steps,
-        "seed": args.seed,
-        "jaxrl_version": jaxrl.__version__,
-    })
-    result = jaxrl.train(
-        agent,
-        seeds=args.seeds,
-        steps=args.steps,
-        hparams=resolved,
-        seed=args.seed,
-        log_interval=args.log_interval,
-        progress=not args.quiet,
-        callbacks=[run_dir.MetricsWriter(out)],
-    )
-    run_dir.save_params(out, result.final_state.params)
-    evaluation = jaxrl.evaluate(result, episodes=args.eval_episodes, seed=args.seed)
-    run_dir.atomic_write_json(out / run_dir.EVAL_FILE, {"episodes_per_seed": args.eval_episodes, **evaluation.summary(), **{f"per_seed_{k}": v for k, v in evaluation.per_run().items()}})
+    config, hparams = split_settings(args.algo, _parse_assignments(args.set, "--set"))
+    spec = _spec_from_args(args, [hparams], batched=False)
+    spec.config = config
+    agent = jaxrl.agents.make(args.algo, args.env, config=config, **spec.env_kwargs)
+    out, resume = _output_dir(args)
+    result, evaluation, out = run_dir.train_in_dir(out, spec, resume=resume, progress=not args.quiet,
+                                                   eval_episodes=args.eval_episodes, agent=agent)
     rate = args.seeds * result.env_steps[-1] / max(result.train_seconds, 1e-9)
     print(f"\n{args.algo} on {args.env}: {args.seeds} seeds x {int(result.env_steps[-1]):,} env steps, "
           f"compiled in {result.compile_seconds:.1f} s, trained in {result.train_seconds:.1f} s ({rate:,.0f} env steps/s)")
     print(f"greedy evaluation, {args.eval_episodes} episodes per seed:")
     print(summary_table(evaluation, result.hparams, False))
     print(f"\nrun directory: {out}")
+    return 0
+
+
+def _parse_grid(items: Sequence[str]) -> dict[str, list[float]]:
+    grid = {}
+    for name, values in _parse_assignments(items, "--grid").items():
+        try:
+            grid[name] = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise ConfigError(f"--grid {name}={values}: values must be numbers separated by commas, e.g. --grid {name}=0.1,0.5") from None
+        if not grid[name]:
+            raise ConfigError(f"--grid {name}= has no values; give some, e.g. --grid {name}=0.1,0.5")
+    return grid
+
+
+def _parse_ranges(items: Sequence[str]) -> dict[str, Any]:
+    """--random NAME=LOW:HIGH (uniform) or NAME=log:LOW:HIGH (log-uniform)."""
+    from jaxrl.sweep import LogUniform, Uniform
+
+    ranges = {}
+    for name, text in _parse_assignments(items, "--random").items():
+        parts = text.split(":")
+        log = parts[0].strip().lower() in ("log", "loguniform")
+        bounds = parts[1:] if log else parts
+        try:
+            low, high = (float(b) for b in bounds)
+        except ValueError:
+            raise ConfigError(f"--random {name}={text}: expected LOW:HIGH or log:LOW:HIGH, e.g. --random {name}=log:1e-4:1e-2") from None
+        ranges[name] = LogUniform(low, high) if log else Uniform(low, high)
+    return ranges
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from jaxrl.sweep import sweep
+
+    config, base = split_settings(args.algo, _parse_assignments(args.set, "--set"))
+    if bool(args.grid) == bool(args.random):
+        raise ConfigError("jaxrl sweep needs either --grid NAME=V1,V2,... or --random NAME=[log:]LOW:HIGH with --samples N")
+    spec = _spec_from_args(args, [], batched=True)  # validates the shared arguments
+    out, resume = _output_dir(args)
+    swept = sweep(args.algo, args.env, grid=_parse_grid(args.grid) if args.grid else None,
+                  ranges=_parse_ranges(args.random) if args.random else None, samples=args.samples,
+                  seeds=spec.seeds, steps=spec.steps, hparams=base, config=config, env_kwargs=spec.env_kwargs,
+                  seed=spec.seed, log_interval=spec.log_interval, num_chunks=spec.num_chunks,
+                  eval_episodes=args.eval_episodes, out=out, resume=resume, progress=not args.quiet)
+    result = swept.result
+    print(f"\n{args.algo} on {args.env}: {len(swept.rows)} settings x {spec.seeds} seeds x {int(result.env_steps[-1]):,} env steps "
+          f"in one program, compiled in {result.compile_seconds:.1f} s, trained in {result.train_seconds:.1f} s")
+    print(f"ranked by greedy return ({args.eval_episodes} episodes per seed):")
+    print(swept.table(limit=args.top))
+    print(f"\nrun directory: {swept.path} (ranking in {swept.path / 'sweep.csv'})")
     return 0
 
 
@@ -156,6 +193,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    from jaxrl.io import render, run_dir
+
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes {args.episodes} must be >= 1")
+    if args.fps < 1:
+        raise ConfigError(f"--fps {args.fps} must be >= 1")
+    run = run_dir.load(args.run_dir)
+    params = run.params_of(seed=args.seed, setting=args.setting)
+    out = Path(args.out or Path(args.run_dir) / "episode.gif")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: directory {out.parent} does not exist")
+    episodes = render.render_gif(run.agent, params, out, episodes=args.episodes, seed=args.seed, fps=args.fps)
+    returns = ", ".join(f"{e['return']:.4g}" for e in episodes)
+    print(f"{out}: {args.episodes} episode(s) of seed {args.seed}'s policy, returns {returns}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from jaxrl.io import report
+
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes {args.episodes} must be >= 1")
+    out = report.write_report(args.run_dir, out=args.out, gif=not args.no_gif, episodes=args.episodes)
+    print(f"{out}: self-contained report (opens offline)")
+    return 0
+
+
 def cmd_envs(args: argparse.Namespace) -> int:
     from jaxrl.core.agent import describe_space
     from jaxrl.envs import list_envs, make_env
@@ -168,7 +233,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
                          str(getattr(params, "max_steps_in_episode", "-"))])
         except Exception as error:  # an env that cannot be built here still gets listed
             rows.append([env_id, f"unavailable: {type(error).__name__}", "", ""])
-    print(_format_table(rows))
+    print(format_table(rows))
     return 0
 
 
@@ -185,29 +250,60 @@ def cmd_algos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments `train` and `sweep` share."""
+    parser.add_argument("algo", help="algorithm (see `jaxrl algos`)")
+    parser.add_argument("--env", required=True, help="environment id (see `jaxrl envs`)")
+    parser.add_argument("--seeds", type=int, default=8, help="seeds trained in parallel (default 8)")
+    parser.add_argument("--steps", type=int, default=100_000, help="env steps per seed (default 100000)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config option or hyperparameter; repeatable")
+    parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="an env keyword argument, e.g. is_slippery=false; repeatable")
+    parser.add_argument("--out", help="run directory to create (default runs/[sweep-]ALGO-ENV-TIMESTAMP); never overwritten")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue this interrupted run from its last checkpoint (same arguments as the original command)")
+    parser.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
+    parser.add_argument("--log-interval", type=int, default=None, help="env steps per seed between logged points")
+    parser.add_argument("--chunks", type=int, default=20, help="chunks per run: progress, metrics and a checkpoint after each (default 20)")
+    parser.add_argument("--eval-episodes", type=int, default=100, help="greedy evaluation episodes per seed at the end")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxrl", description="JAX-accelerated, vectorised reinforcement learning.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train an agent on many seeds in one compiled program")
-    train.add_argument("algo", help="algorithm (see `jaxrl algos`)")
-    train.add_argument("--env", required=True, help="environment id (see `jaxrl envs`)")
-    train.add_argument("--seeds", type=int, default=8, help="seeds trained in parallel (default 8)")
-    train.add_argument("--steps", type=int, default=100_000, help="env steps per seed (default 100000)")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config option or hyperparameter; repeatable")
-    train.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="an env keyword argument, e.g. is_slippery=false; repeatable")
-    train.add_argument("--out", help="run directory to create (default runs/ALGO-ENV-TIMESTAMP); never overwritten")
-    train.add_argument("--seed", type=int, default=0, help="base random seed (default 0)")
-    train.add_argument("--log-interval", type=int, default=None, help="env steps per seed between logged points")
-    train.add_argument("--eval-episodes", type=int, default=100, help="greedy evaluation episodes per seed at the end")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_run_arguments(train)
     train.set_defaults(func=cmd_train)
+
+    sweep = sub.add_parser("sweep", help="train a grid or random hyperparameter settings x seeds in one program and rank them")
+    _add_run_arguments(sweep)
+    sweep.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...", help="values of one hyperparameter; repeat for a grid")
+    sweep.add_argument("--random", action="append", default=[], metavar="NAME=[log:]LOW:HIGH", help="a range to sample (log: log-uniform); repeatable")
+    sweep.add_argument("--samples", type=int, default=16, help="random settings to draw (with --random; default 16)")
+    sweep.add_argument("--top", type=int, default=None, help="print only the best N settings")
+    sweep.set_defaults(func=cmd_sweep)
 
     evaluate = sub.add_parser("eval", help="evaluate a run directory's final policies again")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=1)
     evaluate.set_defaults(func=cmd_eval)
+
+    render = sub.add_parser("render", help="a GIF of a trained policy (toy-text grids, classic control, MinAtar)")
+    render.add_argument("run_dir")
+    render.add_argument("--episodes", type=int, default=3, help="episodes to show (default 3)")
+    render.add_argument("--out", help="GIF file to write (default RUN_DIR/episode.gif)")
+    render.add_argument("--seed", type=int, default=0, help="which seed's policy (default 0); also seeds the episodes")
+    render.add_argument("--setting", type=int, default=0, help="which setting of a sweep (default 0)")
+    render.add_argument("--fps", type=int, default=25, help="frames per second (default 25)")
+    render.set_defaults(func=cmd_render)
+
+    report = sub.add_parser("report", help="one self-contained HTML page for a run directory")
+    report.add_argument("run_dir")
+    report.add_argument("--out", help="HTML file to write (default RUN_DIR/report.html)")
+    report.add_argument("--no-gif", action="store_true", help="do not render the policy's GIF when RUN_DIR has none")
+    report.add_argument("--episodes", type=int, default=2, help="episodes in a GIF rendered for the report (default 2)")
+    report.set_defaults(func=cmd_report)
 
     envs = sub.add_parser("envs", help="list environment ids with their spaces")
     envs.set_defaults(func=cmd_envs)
@@ -218,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("train", "eval"):
+    if args.command in ("train", "sweep", "eval", "render", "report"):
         from jaxrl.compilation import enable_compilation_cache
 
         enable_compilation_cache()  # a repeated command skips most of its compile time

@@ -113,7 +113,10 @@ def evaluate(
     max_steps = int(max_steps or agent.env_params.max_steps_in_episode)
     num_runs = int(np.prod(run_shape)) if run_shape else 1
     flat = jax.tree.map(lambda x: x.reshape((num_runs,) + x.shape[len(run_shape):]), params)
-    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(num_runs))
+    # Keyed by seed index, not run index: every setting of a batch meets the same episodes (common
+    # random numbers, as in training), and a setting scores the same in a batch as alone.
+    seed_index = jnp.arange(num_runs) % (run_shape[-1] if run_shape else 1)
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(seed_index)
     returns, lengths, successes = jax.device_get(_compiled_rollout(agent, episodes, max_steps)(flat, keys))
     shape = tuple(run_shape) + (episodes,)
     has_success = success_fn(agent.env) is not None

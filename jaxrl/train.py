@@ -117,6 +117,15 @@ def _derived_metrics(raw: Mapping[str, np.ndarray], has_success: bool) -> dict[s
     return out
 
 
+def _check_resume_layout(resume: Any, chunks: int, logs_per_chunk: int) -> None:
+    """A checkpoint continues only the run that wrote it: same chunks, same logging periods."""
+    if resume.num_chunks != chunks or not 0 < resume.chunks_done <= chunks or len(resume.env_steps) != resume.chunks_done * logs_per_chunk:
+        raise ConfigError(
+            f"the checkpoint ({resume.chunks_done} of {resume.num_chunks} chunks, {len(resume.env_steps)} logged points) "
+            f"does not fit this run's layout ({chunks} chunks of {logs_per_chunk} logged points); "
+            "resume with the same steps, log_interval and num_chunks as the original run")
+
+
 def _largest_divisor_at_most(n: int, bound: int) -> int:
     return max(d for d in range(1, max(1, min(n, bound)) + 1) if n % d == 0)
 
@@ -197,6 +206,7 @@ def train(
     num_chunks: int = 20,
     progress: bool = True,
     callbacks: Iterable[Callback] = (),
+    resume: Any = None,
 ) -> TrainResult:
     """Train ``seeds`` seeds (x each hyperparameter setting) for ``steps`` env steps per seed.
 
@@ -204,6 +214,8 @@ def train(
     ``hparams`` is one setting (a dict) or a list of settings trained side by side. ``config``
     holds the agent's static options. ``log_interval`` is env steps per seed between logged
     points (default: 100 points per run); ``num_chunks`` only sets how often Python reports.
+    ``resume`` is a ``jaxrl.io.checkpoint.Checkpoint`` of this same run (same arguments): training
+    continues from it, and the result equals the uninterrupted run's bit for bit.
     """
     if isinstance(algo, Agent):
         if config is not None or env_kwargs:
@@ -243,6 +255,11 @@ def train(
     run_hparams = jax.tree.map(lambda x: jnp.repeat(x, seeds), stack_hparams(settings))
     keys = _run_keys(seed, seeds, len(settings))
     state = jax.jit(jax.vmap(agent.init))(keys, run_hparams)
+    first_chunk, history = 0, []
+    if resume is not None:
+        _check_resume_layout(resume, chunks, logs_per_chunk)
+        state, first_chunk = resume.restore(state), resume.chunks_done
+        history.append(dict(resume.metrics))
     state = _shard_runs(state, num_runs)
 
     chunk_fn = _make_chunk_fn(agent, updates_per_log, logs_per_chunk)
@@ -253,10 +270,12 @@ def train(
     has_success = success_fn(agent.env) is not None
     # The bar counts env steps over all runs; its rate is the throughput a user cares about.
     bar = _Progress(total_steps * num_runs, progress, f"{agent.name} x{num_runs} runs")
-    history: list[dict[str, np.ndarray]] = []
+    if first_chunk:
+        done = first_chunk * logs_per_chunk * steps_per_log
+        bar.update(done * num_runs, done, total_steps, {"resumed at steps/seed": f"{done:,}"})
     train_seconds = 0.0
     try:
-        for chunk in range(chunks):
+        for chunk in range(first_chunk, chunks):
             start = time.perf_counter()
             state, raw = compiled(state)
             raw = jax.device_get(raw)

@@ -1,0 +1,290 @@
+"""GIFs of a trained policy: episodes rolled out in JAX, each observation drawn with NumPy/PIL.
+
+Drawings work from observations only (no env internals), headless: grid drawings for FrozenLake,
+Taxi and CliffWalking, simple 2D drawings for CartPole, Acrobot, MountainCar(Continuous) and
+Pendulum, and MinAtar's channels as colours (blended where they overlap).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrl.core.hparams import ConfigError
+from jaxrl.core.rollout import VecEnv
+from jaxrl.io.files import atomic_write_bytes
+
+SIZE = 256  # drawings are about this many pixels across
+Drawer = Callable[[np.ndarray], Any]  # observation -> PIL image
+
+
+def _new(width: int, height: int, colour: tuple[int, int, int] = (245, 245, 245)) -> tuple[Any, Any]:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), colour)
+    return image, ImageDraw.Draw(image)
+
+
+# ----------------------------------------------------------------------------------- grid worlds
+
+def _grid(nrow: int, ncol: int, colours: dict[tuple[int, int], tuple[int, int, int]], cell: int) -> tuple[Any, Any]:
+    image, draw = _new(ncol * cell, nrow * cell)
+    for r in range(nrow):
+        for c in range(ncol):
+            fill = colours.get((r, c), (235, 240, 250))
+            draw.rectangle([c * cell, r * cell, (c + 1) * cell - 1, (r + 1) * cell - 1], fill=fill, outline=(160, 170, 190))
+    return image, draw
+
+
+def _dot(draw: Any, r: int, c: int, cell: int, fill: tuple[int, int, int], scale: float = 0.3) -> None:
+    cx, cy, rad = (c + 0.5) * cell, (r + 0.5) * cell, scale * cell
+    draw.ellipse([cx - rad, cy - rad, cx + rad, cy + rad], fill=fill, outline=(40, 40, 40))
+
+
+def frozen_lake_drawer(env: Any) -> Drawer:
+    tiles = {"S": (200, 225, 255), "F": (225, 238, 255), "H": (30, 50, 90), "G": (255, 200, 40)}
+    colours = {(r, c): tiles[t] for r, line in enumerate(env.desc) for c, t in enumerate(line)}
+    cell = SIZE // max(env.nrow, env.ncol)
+
+    def draw(obs: np.ndarray) -> Any:
+        image, canvas = _grid(env.nrow, env.ncol, colours, cell)
+        _dot(canvas, int(obs) // env.ncol, int(obs) % env.ncol, cell, (220, 40, 40))
+        return image
+
+    return draw
+
+
+def cliff_walking_drawer(env: Any) -> Drawer:
+    from jaxrl.envs.toy_text import CLIFF_GOAL, CLIFF_SHAPE
+
+    nrow, ncol = CLIFF_SHAPE
+    colours = {(nrow - 1, c): (60, 60, 60) for c in range(1, ncol - 1)}
+    colours[CLIFF_GOAL] = (80, 190, 90)
+    cell = 2 * SIZE // ncol
+
+    def draw(obs: np.ndarray) -> Any:
+        image, canvas = _grid(nrow, ncol, colours, cell)
+        _dot(canvas, int(obs) // ncol, int(obs) % ncol, cell, (220, 40, 40))
+        return image
+
+    return draw
+
+
+def taxi_drawer(env: Any) -> Drawer:
+    from jaxrl.envs.toy_text import TAXI_IN_TAXI, TAXI_LOCS, TAXI_MAP, taxi_decode
+
+    cell = SIZE // 5
+    loc_colours = [(220, 50, 50), (50, 170, 60), (220, 200, 40), (60, 90, 220)]  # R, G, Y, B
+    colours = {loc: tuple(int(0.35 * v + 0.65 * 255) for v in loc_colours[i]) for i, loc in enumerate(TAXI_LOCS)}
+
+    def draw(obs: np.ndarray) -> Any:
+        row, col, passenger, destination = (int(v) for v in taxi_decode(int(obs)))
+        image, canvas = _grid(5, 5, colours, cell)
+        for r in range(5):  # walls: '|' between two cells of the map text
+            for c in range(4):
+                if TAXI_MAP[1 + r][2 * c + 2] == "|":
+                    canvas.line([(c + 1) * cell, r * cell, (c + 1) * cell, (r + 1) * cell], fill=(20, 20, 20), width=5)
+        dr, dc = TAXI_LOCS[destination]
+        canvas.rectangle([dc * cell + 3, dr * cell + 3, (dc + 1) * cell - 4, (dr + 1) * cell - 4], outline=loc_colours[destination], width=4)
+        riding = passenger == TAXI_IN_TAXI
+        canvas.rectangle([col * cell + 8, row * cell + 14, (col + 1) * cell - 8, (row + 1) * cell - 14],
+                         fill=(60, 200, 80) if riding else (250, 210, 30), outline=(40, 40, 40))
+        if not riding:
+            pr, pc = TAXI_LOCS[passenger]
+            _dot(canvas, pr, pc, cell, (150, 60, 200), scale=0.18)
+        return image
+
+    return draw
+
+
+# ------------------------------------------------------------------------------ classic control
+
+def cartpole_drawer(env: Any) -> Drawer:
+    width, height = 2 * SIZE, SIZE
+
+    def draw(obs: np.ndarray) -> Any:
+        x, _, theta, _ = (float(v) for v in obs)
+        image, canvas = _new(width, height)
+        scale = width / 4.8  # the track spans x in [-2.4, 2.4]
+        cx, cy = width / 2 + x * scale, height * 0.7
+        canvas.line([0, cy + 15, width, cy + 15], fill=(120, 120, 120), width=2)
+        canvas.rectangle([cx - 25, cy - 12, cx + 25, cy + 12], fill=(60, 60, 60))
+        pole = 0.5 * 2 * scale  # pole length 2 * 0.5
+        canvas.line([cx, cy, cx + pole * np.sin(theta), cy - pole * np.cos(theta)], fill=(200, 130, 70), width=8)
+        canvas.ellipse([cx - 4, cy - 4, cx + 4, cy + 4], fill=(130, 130, 200))
+        return image
+
+    return draw
+
+
+def acrobot_drawer(env: Any) -> Drawer:
+    def draw(obs: np.ndarray) -> Any:
+        c1, s1, c2, s2 = (float(v) for v in obs[:4])
+        t1, t2 = np.arctan2(s1, c1), np.arctan2(s2, c2)
+        image, canvas = _new(SIZE, SIZE)
+        link, (px, py) = SIZE * 0.22, (SIZE / 2, SIZE / 2)
+        canvas.line([0, py - link, SIZE, py - link], fill=(60, 160, 60), width=2)  # the height to swing above
+        x1, y1 = px + link * np.sin(t1), py + link * np.cos(t1)
+        x2, y2 = x1 + link * np.sin(t1 + t2), y1 + link * np.cos(t1 + t2)
+        canvas.line([px, py, x1, y1], fill=(0, 100, 200), width=8)
+        canvas.line([x1, y1, x2, y2], fill=(0, 100, 200), width=8)
+        for x, y in ((px, py), (x1, y1)):
+            canvas.ellipse([x - 5, y - 5, x + 5, y + 5], fill=(220, 200, 40))
+        return image
+
+    return draw
+
+
+def mountain_car_drawer(env: Any) -> Drawer:
+    width, height = 2 * SIZE, SIZE
+    xs = np.linspace(-1.2, 0.6, 200)
+
+    def to_pixels(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (x + 1.2) / 1.8 * width, height * 0.85 - (np.sin(3 * x) * 0.45 + 0.55) / 1.1 * height * 0.7
+
+    hill = list(zip(*to_pixels(xs)))
+
+    def draw(obs: np.ndarray) -> Any:
+        image, canvas = _new(width, height)
+        canvas.line(hill, fill=(90, 90, 90), width=3)
+        fx, fy = to_pixels(np.array(0.5))
+        canvas.line([fx, fy, fx, fy - 40], fill=(40, 40, 40), width=2)
+        canvas.polygon([(fx, fy - 40), (fx + 20, fy - 33), (fx, fy - 26)], fill=(230, 200, 20))
+        cx, cy = to_pixels(np.array(float(obs[0])))
+        canvas.ellipse([cx - 12, cy - 22, cx + 12, cy + 2], fill=(200, 50, 50))
+        return image
+
+    return draw
+
+
+def pendulum_drawer(env: Any) -> Drawer:
+    def draw(obs: np.ndarray) -> Any:
+        cos, sin = float(obs[0]), float(obs[1])  # theta = 0 is upright
+        image, canvas = _new(SIZE, SIZE)
+        c, length = SIZE / 2, SIZE * 0.38
+        canvas.line([c, c, c + length * sin, c - length * cos], fill=(200, 80, 80), width=12)
+        canvas.ellipse([c - 6, c - 6, c + 6, c + 6], fill=(40, 40, 40))
+        return image
+
+    return draw
+
+
+# ------------------------------------------------------------------------------------- MinAtar
+
+_PALETTE = np.array([(230, 80, 80), (80, 200, 90), (90, 140, 240), (240, 210, 60), (200, 100, 220), (60, 210, 210),
+                     (250, 150, 60), (170, 170, 170), (140, 90, 50), (250, 250, 250)], np.uint8)
+
+
+def minatar_drawer(env: Any) -> Drawer:
+    def draw(obs: np.ndarray) -> Any:
+        from PIL import Image
+
+        active = np.asarray(obs) > 0  # [rows, cols, channels]
+        colours = _PALETTE[np.arange(active.shape[-1]) % len(_PALETTE)].astype(np.float64)
+        count = active.sum(-1, keepdims=True)
+        pixels = (active @ colours / np.maximum(count, 1)).astype(np.uint8)  # overlapping channels blend
+        cell = SIZE // obs.shape[0]
+        return Image.fromarray(np.kron(pixels, np.ones((cell, cell, 1), np.uint8)))
+
+    return draw
+
+
+_BY_CLASS: dict[str, Callable[[Any], Drawer]] = {
+    "FrozenLake": frozen_lake_drawer,
+    "Taxi": taxi_drawer,
+    "CliffWalking": cliff_walking_drawer,
+    "CartPole": cartpole_drawer,
+    "Acrobot": acrobot_drawer,
+    "MountainCar": mountain_car_drawer,
+    "ContinuousMountainCar": mountain_car_drawer,
+    "Pendulum": pendulum_drawer,
+}
+
+
+def drawer_for(env: Any) -> Drawer:
+    """The drawing function for ``env``'s observations; a clear error for envs without one."""
+    env = getattr(env, "unwrapped", env)
+    for cls in type(env).__mro__:
+        if cls.__name__ in _BY_CLASS:
+            return _BY_CLASS[cls.__name__](env)
+    if "minatar" in type(env).__module__.lower():
+        return minatar_drawer(env)
+    raise ConfigError(f"no drawing for {type(env).__name__}: render supports FrozenLake, Taxi, CliffWalking, CartPole, "
+                      "Acrobot, MountainCar, MountainCarContinuous, Pendulum and MinAtar envs")
+
+
+# ----------------------------------------------------------------------------------- rollouts
+
+def rollout_observations(agent: Any, params: Any, episodes: int, seed: int = 0, max_steps: int | None = None) -> list[dict]:
+    """Run ``episodes`` episodes of the deterministic policy; per episode, every observation
+    (the last one the action led to, before auto-reset), the rewards and the return."""
+    venv = VecEnv(agent.env, agent.env_params, 1)
+    max_steps = int(max_steps or agent.env_params.max_steps_in_episode)
+    act = jax.jit(agent.act)
+
+    @jax.jit
+    def step(env_state: Any, obs: Any, key: jax.Array) -> tuple:
+        act_key, env_key = jax.random.split(key)
+        action = act(params, obs[0], act_key)
+        return venv.step(env_key, env_state, action[None])
+
+    key = jax.random.key(seed)
+    key, reset_key = jax.random.split(key)
+    obs, env_state = venv.reset(reset_key)
+    out = []
+    for _ in range(episodes):
+        frames, rewards = [np.asarray(obs[0])], []
+        for _ in range(max_steps):
+            key, step_key = jax.random.split(key)
+            env_state, result = step(env_state, obs, step_key)
+            rewards.append(float(result.reward[0]))
+            frames.append(np.asarray(result.final_obs[0]))
+            obs = result.obs
+            if bool(result.terminated[0] | result.truncated[0]):
+                break
+        out.append({"observations": frames, "rewards": rewards, "return": float(np.sum(rewards))})
+    return out
+
+
+def _caption(image: Any, text: str) -> Any:
+    from PIL import Image, ImageDraw
+
+    framed = Image.new("RGB", (image.width, image.height + 18), (255, 255, 255))
+    framed.paste(image, (0, 18))
+    ImageDraw.Draw(framed).text((4, 3), text, fill=(0, 0, 0))
+    return framed
+
+
+def episode_frames(drawer: Drawer, episodes: list[dict]) -> list[Any]:
+    """Captioned frames: episode number, step and return so far."""
+    frames = []
+    for e, episode in enumerate(episodes):
+        partial = np.concatenate([[0.0], np.cumsum(episode["rewards"])])
+        for t, obs in enumerate(episode["observations"]):
+            frames.append(_caption(drawer(obs), f"episode {e + 1}/{len(episodes)}  step {t}  return {partial[t]:.4g}"))
+    return frames
+
+
+def gif_bytes(frames: list[Any], fps: int = 25) -> bytes:
+    buffer = io.BytesIO()
+    frames = [f.convert("P", palette=1, colors=64) for f in frames]  # adaptive palette: small files
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=max(20, int(1000 / fps)), loop=0)
+    return buffer.getvalue()
+
+
+def render_gif(agent: Any, params: Any, path: str | Path, episodes: int = 3, seed: int = 0, fps: int = 25,
+               max_steps: int | None = None) -> list[dict]:
+    """Write a GIF of ``episodes`` episodes of one run's policy (``params`` of a single run), each
+    cut at ``max_steps`` (default: the env's time limit). Returns the episodes (observations,
+    rewards, return)."""
+    if episodes < 1:
+        raise ConfigError(f"episodes={episodes} must be >= 1")
+    drawer = drawer_for(agent.env)  # fails before any rollout for envs without a drawing
+    rolled = rollout_observations(agent, jax.tree.map(jnp.asarray, params), episodes, seed, max_steps)
+    atomic_write_bytes(path, gif_bytes(episode_frames(drawer, rolled), fps))
+    return rolled

@@ -1,0 +1,83 @@
+"""TensorBoard event files (tensorboardX, the ``tensorboard`` extra): per seed and aggregated.
+
+    RUN_DIR/tensorboard/seed_3/            each metric of seed 3 against env steps per seed
+    RUN_DIR/tensorboard/mean/              the mean over seeds, and its 95% CI (tags METRIC/ci95_low, /ci95_high)
+    RUN_DIR/tensorboard/setting_2/seed_3/  the same per setting, for a sweep
+
+``tensorboard --logdir RUN_DIR/tensorboard`` shows them. Per-seed files are written for the
+first ``MAX_SEED_WRITERS`` seeds of each setting only (an open file each); the aggregate covers all.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jaxrl.stats import mean_ci
+
+TENSORBOARD_DIR = "tensorboard"
+MAX_SEED_WRITERS = 32
+
+
+def available() -> bool:
+    try:
+        import tensorboardX  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class TensorBoardWriter:
+    """A train callback writing each chunk's logged points as TensorBoard scalars."""
+
+    def __init__(self, path: str | Path, seeds: int, settings: int, batched: bool):
+        self.root = Path(path) / TENSORBOARD_DIR
+        self.seeds, self.settings, self.batched = seeds, settings, batched
+        self._writers: dict[str, Any] = {}
+
+    def _writer(self, name: str) -> Any:
+        if name not in self._writers:
+            from tensorboardX import SummaryWriter
+
+            self._writers[name] = SummaryWriter(logdir=str(self.root / name), flush_secs=3600)
+        return self._writers[name]
+
+    def _prefix(self, setting: int) -> str:
+        return f"setting_{setting}/" if self.batched else ""
+
+    def write(self, env_steps: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
+        """``metrics[name]`` is ``[runs, logs]`` (runs setting-major); NaN points are skipped."""
+        for setting in range(self.settings):
+            block = {k: v[setting * self.seeds:(setting + 1) * self.seeds] for k, v in metrics.items()}
+            for seed in range(min(self.seeds, MAX_SEED_WRITERS)):
+                writer = self._writer(f"{self._prefix(setting)}seed_{seed}")
+                for name, values in block.items():
+                    for t, step in enumerate(env_steps):
+                        if np.isfinite(values[seed, t]):
+                            writer.add_scalar(name, float(values[seed, t]), int(step))
+            mean_writer = self._writer(f"{self._prefix(setting)}mean")
+            for name, values in block.items():
+                mean, half = mean_ci(values, axis=0)
+                for t, step in enumerate(env_steps):
+                    if np.isfinite(mean[t]):
+                        mean_writer.add_scalar(name, float(mean[t]), int(step))
+                    if np.isfinite(half[t]):
+                        mean_writer.add_scalar(f"{name}/ci95_low", float(mean[t] - half[t]), int(step))
+                        mean_writer.add_scalar(f"{name}/ci95_high", float(mean[t] + half[t]), int(step))
+        for writer in self._writers.values():
+            writer.flush()
+
+    def __call__(self, report: Any) -> None:
+        self.write(report.env_steps, report.metrics)
+
+    def restart(self, env_steps: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
+        """On resume: replace the event files with exactly the checkpoint's points."""
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+        if len(env_steps):
+            self.write(env_steps, metrics)

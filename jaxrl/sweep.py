@@ -1,0 +1,239 @@
+"""Hyperparameter sweeps: a grid or random samples x seeds, trained as ONE compiled program.
+
+Every setting is a row of the traced hyperparameters, so ``jaxrl.train(..., hparams=[...])``
+trains the whole sweep side by side; this module builds the settings, ranks them by the mean
+greedy return over seeds with a 95% confidence interval, and writes the results.
+
+    result = jaxrl.sweep("q_learning", "FrozenLake-v1", grid={"learning_rate": [0.1, 0.5], "gamma": [0.9, 0.99]}, seeds=8)
+    print(result.table())
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from jaxrl import agents as agents_lib
+from jaxrl.core.agent import Agent
+from jaxrl.core.hparams import ConfigError, resolve_hparams, unknown_name_error
+from jaxrl.stats import format_table, mean_ci
+
+SWEEP_JSON = "sweep.json"
+SWEEP_CSV = "sweep.csv"
+
+
+@dataclasses.dataclass(frozen=True)
+class Uniform:
+    """Sample uniformly in [low, high]."""
+
+    low: float
+    high: float
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogUniform:
+    """Sample log-uniformly in [low, high] (both > 0): each decade equally often."""
+
+    low: float
+    high: float
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.exp(rng.uniform(math.log(self.low), math.log(self.high), n))
+
+
+Distribution = Uniform | LogUniform
+
+
+def _check_names(agent: Agent, names: Sequence[str], flag: str) -> None:
+    config_names = [f.name for f in dataclasses.fields(agent.config)] if dataclasses.is_dataclass(agent.config) else []
+    for name in names:
+        if name in agent.default_hparams:
+            continue
+        if name in config_names:
+            raise ConfigError(f"{name} is a static config option of {agent.name}: it fixes the program's shape, so it "
+                              f"cannot vary inside one compiled sweep. Fix it with --set {name}=VALUE (config=) and run one sweep per value")
+        raise unknown_name_error(f"{agent.name} hyperparameter ({flag})", name, list(agent.default_hparams))
+
+
+def grid_settings(agent: Agent, grid: Mapping[str, Sequence[float]], base: Mapping[str, float] | None = None) -> list[dict[str, float]]:
+    """Every combination of the grid's values (the last name varies fastest), over ``base``."""
+    if not grid:
+        raise ConfigError("the grid is empty: give at least one hyperparameter with values, e.g. --grid learning_rate=0.1,0.5")
+    _check_names(agent, list(grid), "--grid")
+    for name, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
+            raise ConfigError(f"grid {name}: give a non-empty list of values, e.g. --grid {name}=0.1,0.5")
+    combos = itertools.product(*grid.values())
+    return [resolve_hparams(agent.name, agent.default_hparams, {**dict(base or {}), **dict(zip(grid, combo))}) for combo in combos]
+
+
+def random_settings(agent: Agent, ranges: Mapping[str, Distribution], samples: int, seed: int = 0,
+                    base: Mapping[str, float] | None = None) -> list[dict[str, float]]:
+    """``samples`` settings drawn independently from ``ranges`` (NumPy generator seeded by ``seed``)."""
+    if not ranges:
+        raise ConfigError("no ranges to sample: give at least one, e.g. --random learning_rate=log:1e-4:1e-2")
+    if int(samples) < 1:
+        raise ConfigError(f"samples={samples} must be >= 1")
+    _check_names(agent, list(ranges), "--random")
+    for name, dist in ranges.items():
+        if not isinstance(dist, (Uniform, LogUniform)):
+            raise ConfigError(f"range {name}={dist!r}: use jaxrl.sweep.Uniform(low, high) or LogUniform(low, high)")
+        if not (math.isfinite(dist.low) and math.isfinite(dist.high) and dist.low <= dist.high):
+            raise ConfigError(f"range {name}: low={dist.low} must be <= high={dist.high}, both finite")
+        if isinstance(dist, LogUniform) and dist.low <= 0:
+            raise ConfigError(f"log-uniform range {name} needs low > 0 (got {dist.low}); use a positive low, or a uniform range")
+    rng = np.random.default_rng(seed)
+    columns = {name: dist.sample(rng, int(samples)) for name, dist in ranges.items()}
+    return [resolve_hparams(agent.name, agent.default_hparams, {**dict(base or {}), **{k: float(v[i]) for k, v in columns.items()}})
+            for i in range(int(samples))]
+
+
+@dataclasses.dataclass
+class SweepRow:
+    """One setting's outcome: per-seed greedy returns and their mean with a 95% CI."""
+
+    rank: int
+    setting: int
+    hparams: dict[str, float]
+    returns: np.ndarray  # per seed: mean greedy return over the evaluation episodes
+    mean_return: float
+    ci95: float  # half-width of the 95% confidence interval of the mean over seeds
+    final_train_return: float  # mean over seeds of the last logged training return
+    success_rate: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank, "setting": self.setting, "hparams": self.hparams, "mean_return": self.mean_return,
+            "ci95_low": self.mean_return - self.ci95, "ci95_high": self.mean_return + self.ci95,
+            "final_train_return": self.final_train_return, "success_rate": self.success_rate,
+            "per_seed_return": self.returns.tolist(),
+        }
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """The trained batch, its evaluation, and the settings ranked best first."""
+
+    result: Any  # TrainResult with metrics [settings, seeds, logs]
+    evaluation: Any  # EvalResult [settings, seeds, episodes]
+    rows: list[SweepRow]
+    varied: list[str]  # names that differ between settings
+    path: Path | None = None
+
+    @property
+    def best(self) -> SweepRow:
+        return self.rows[0]
+
+    def table(self, limit: int | None = None) -> str:
+        header = ["rank", "setting", *self.varied, "return (mean [95% CI] over seeds)", "final train return", "success rate"]
+        lines = [header]
+        for row in self.rows[:limit]:
+            lines.append([
+                str(row.rank), str(row.setting), *(f"{row.hparams[k]:.4g}" for k in self.varied),
+                f"{row.mean_return:.3f} [{row.mean_return - row.ci95:.3f}, {row.mean_return + row.ci95:.3f}]",
+                f"{row.final_train_return:.3f}", "n/a" if row.success_rate is None else f"{row.success_rate:.3f}",
+            ])
+        return format_table(lines)
+
+
+def _last_finite(curves: np.ndarray) -> np.ndarray:
+    """Each run's last non-NaN logged value (NaN if it never completed an episode)."""
+    finite = np.isfinite(curves)
+    last = curves.shape[-1] - 1 - np.argmax(finite[..., ::-1], axis=-1)
+    values = np.take_along_axis(curves, last[..., None], axis=-1)[..., 0]
+    return np.where(finite.any(-1), values, np.nan)
+
+
+def rank(settings: list[dict[str, float]], result: Any, evaluation: Any) -> list[SweepRow]:
+    """Rows sorted by mean greedy return over seeds, best first (ties keep setting order)."""
+    returns = evaluation.returns.mean(-1)  # [settings, seeds]
+    mean, half = mean_ci(returns, axis=-1)
+    final = np.nanmean(_last_finite(result.metrics["episode_return"]), axis=-1) if np.isfinite(result.metrics["episode_return"]).any() else np.full(len(settings), np.nan)
+    success = None if evaluation.successes is None else evaluation.successes.mean((-1, -2))
+    order = sorted(range(len(settings)), key=lambda i: (-mean[i], i))
+    return [SweepRow(r + 1, i, settings[i], returns[i], float(mean[i]), float(half[i]) if np.isfinite(half[i]) else 0.0,
+                     float(final[i]), None if success is None else float(success[i])) for r, i in enumerate(order)]
+
+
+def _varied(settings: list[dict[str, float]]) -> list[str]:
+    return [k for k in settings[0] if len({s[k] for s in settings}) > 1]
+
+
+def write_results(path: Path, sweep_result: SweepResult, definition: Mapping[str, Any]) -> None:
+    """sweep.json (definition and ranked rows) and sweep.csv (one row per setting, ranked)."""
+    from jaxrl.io.files import atomic_write_bytes, atomic_write_json
+
+    atomic_write_json(path / SWEEP_JSON, {"definition": dict(definition), "ranked": [r.to_json() for r in sweep_result.rows]})
+    names = list(sweep_result.rows[0].hparams)
+    lines = [",".join(["rank", "setting", *names, "mean_return", "ci95_low", "ci95_high", "final_train_return", "success_rate"])]
+    for row in sweep_result.rows:
+        cells = [row.rank, row.setting, *(row.hparams[k] for k in names), row.mean_return, row.mean_return - row.ci95,
+                 row.mean_return + row.ci95, row.final_train_return, "" if row.success_rate is None else row.success_rate]
+        lines.append(",".join("" if isinstance(c, float) and not math.isfinite(c) else repr(c) if isinstance(c, float) else str(c) for c in cells))
+    atomic_write_bytes(path / SWEEP_CSV, ("\n".join(lines) + "\n").encode())
+
+
+def sweep(
+    algo: str,
+    env: str,
+    *,
+    grid: Mapping[str, Sequence[float]] | None = None,
+    ranges: Mapping[str, Distribution] | None = None,
+    samples: int | None = None,
+    seeds: int = 8,
+    steps: int = 100_000,
+    hparams: Mapping[str, float] | None = None,
+    config: Mapping[str, Any] | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    log_interval: int | None = None,
+    num_chunks: int = 20,
+    eval_episodes: int = 100,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> SweepResult:
+    """Train a grid (``grid={name: values}``) or ``samples`` random settings (``ranges={name: LogUniform(...)}``)
+    x ``seeds`` seeds in one compiled program, evaluate every run greedily and rank the settings.
+
+    ``hparams`` fixes the hyperparameters that do not vary. With ``out`` the sweep is a run directory
+    (config, metrics, checkpoints, params, eval.json, sweep.json, sweep.csv, plots) and ``resume=True``
+    continues it after an interruption.
+    """
+    agent = agents_lib.make(algo, env, config=config, **dict(env_kwargs or {}))
+    if (grid is None) == (ranges is None):
+        raise ConfigError("give either grid={name: values} or ranges={name: LogUniform(low, high)} with samples=N")
+    if ranges is not None and samples is None:
+        raise ConfigError("random search needs samples=N (settings to draw)")
+    settings = grid_settings(agent, grid, hparams) if grid is not None else random_settings(agent, ranges, samples, seed, hparams)
+    definition = {"grid": {k: list(v) for k, v in grid.items()}} if grid is not None else {
+        "random": {k: {"kind": type(d).__name__, "low": d.low, "high": d.high} for k, d in ranges.items()}, "samples": samples}
+    if out is None:
+        from jaxrl.evaluate import evaluate
+        from jaxrl.train import train
+
+        if eval_episodes < 1:
+            raise ConfigError(f"eval_episodes={eval_episodes} must be >= 1")
+        result = train(agent, seeds=seeds, steps=steps, hparams=settings, seed=seed, log_interval=log_interval,
+                       num_chunks=num_chunks, progress=progress)
+        evaluation = evaluate(result, episodes=eval_episodes, seed=seed)
+        return SweepResult(result, evaluation, rank(settings, result, evaluation), _varied(settings))
+    from jaxrl.io import run_dir
+
+    spec = run_dir.RunSpec(algo=algo, env=env, env_kwargs=dict(env_kwargs or {}), config=dict(config or {}), hparams=settings,
+                           batched_settings=True, seeds=int(seeds), steps=int(steps), seed=seed, log_interval=log_interval,
+                           num_chunks=num_chunks)
+    result, evaluation, path = run_dir.train_in_dir(out, spec, resume=resume, progress=progress, eval_episodes=eval_episodes,
+                                                    agent=agent, plot=False)
+    swept = SweepResult(result, evaluation, rank(settings, result, evaluation), _varied(settings), path)
+    write_results(path, swept, definition)
+    run_dir.plot_curves(path)  # after the ranking, so the plots show the best settings by it
+    return swept
