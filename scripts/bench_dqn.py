@@ -24,27 +24,13 @@ import json
 import sys
 from pathlib import Path
 
-from bench_ppo import ensure_venv, run_child
+from bench_ppo import JAXRL_CHILD, ensure_venv, print_table, run_child
 
 EXPLORATION_FRACTION = 0.5
 CONFIG = dict(num_envs=10, buffer_capacity=50_000, batch_size=100, learning_starts=5_000, train_freq=1,
               gradient_steps=5, hidden=(64, 64), activation="swish", double=True, dueling=True, loss="mse")
 HP = dict(learning_rate=1e-3, max_grad_norm=10.0, gamma=0.99, target_update_period=200, tau=1.0,
           epsilon=1.0, epsilon_end=0.05)
-
-JAXRL_CHILD = """
-import json, sys, time
-start = time.perf_counter()
-import jax, jaxrl
-seeds, steps = int(sys.argv[1]), int(sys.argv[2])
-config, hparams = json.loads(sys.argv[3]), json.loads(sys.argv[4])
-t0 = time.perf_counter()
-result = jaxrl.train("dqn", "CartPole-v1", seeds=seeds, steps=steps, config=config, hparams=hparams, progress=False)
-wall = time.perf_counter() - t0
-ret = float(jaxrl.evaluate(result, episodes=10).mean_return)
-print(json.dumps(dict(wall=wall, train=result.train_seconds, compile=wall - result.train_seconds,
-                      steps=int(result.env_steps[-1]) * seeds, final_return=ret, import_s=t0 - start)))
-"""
 
 REJAX_CHILD = """
 import json, sys, time
@@ -113,7 +99,7 @@ def main() -> None:
 
     rows = []
     for seeds in args.seeds:
-        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(config), json.dumps(hparams))))
+        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(config), json.dumps(hparams), "dqn")))
     if "rejax" not in args.skip:
         rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
         for seeds in args.seeds:
@@ -123,10 +109,7 @@ def main() -> None:
         sb3 = ensure_venv(args.venvs / "sb3", ["torch==2.13.0", "stable-baselines3", "gymnasium"])
         rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, args.sb3_seeds, args.steps)))
 
-    print(f"\nDQN CartPole-v1, {args.steps:,} env steps per seed, rejax hyperparameters")
-    print(f"{'library':22s} {'seeds':>5s} {'env steps/s':>12s} {'compile s':>10s} {'wall s':>8s} {'final return':>13s}")
-    for name, seeds, r in rows:
-        print(f"{name:22s} {seeds:5d} {r['steps'] / r['train']:12,.0f} {r['compile']:10.2f} {r['wall']:8.2f} {r['final_return']:13.1f}")
+    print_table(f"DQN CartPole-v1, {args.steps:,} env steps per seed, rejax hyperparameters", rows)
     for s in args.seeds:
         ours = next(r for n, s2, r in rows if n == "jaxrl" and s2 == s)
         rejax_rows = [r for n, s2, r in rows if n.startswith("rejax") and s2 == s]
