@@ -204,8 +204,9 @@ def report_on_policy(result: Any, goal: float | None, episodes: int = 20, seed: 
     print(f"  return  {seed_stats(greedy, fmt)}")
     print("Training (sampling policy):")
     print(f"  online return, episodes ending in the last 10% of training  {seed_stats(late_episode_mean(result.metrics, fraction=0.1), fmt)}")
-    if "entropy" in result.metrics:
-        print(f"  entropy, last log period                                     {seed_stats(result.metrics['entropy'][..., -1], '.3f')}")
+    for name in ("entropy", "epsilon"):  # on-policy agents report entropy, value-based ones epsilon
+        if name in result.metrics:
+            print(f"  {name + ', last log period':61s}{seed_stats(result.metrics[name][..., -1], '.3f')}")
     print(curve_rows(result, fmt=fmt))
     if goal is not None:
         verdict = "meets" if greedy.mean() >= goal else "MISSES"

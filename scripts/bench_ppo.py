@@ -31,9 +31,9 @@ import json, sys, time
 start = time.perf_counter()
 import jax, jaxrl
 seeds, steps = int(sys.argv[1]), int(sys.argv[2])
-config, hparams = json.loads(sys.argv[3]), json.loads(sys.argv[4])
+config, hparams, algo = json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
 t0 = time.perf_counter()
-result = jaxrl.train("ppo", "CartPole-v1", seeds=seeds, steps=steps, config=config, hparams=hparams, progress=False)
+result = jaxrl.train(algo, "CartPole-v1", seeds=seeds, steps=steps, config=config, hparams=hparams, progress=False)
 wall = time.perf_counter() - t0
 ret = float(jaxrl.evaluate(result, episodes=10).mean_return)
 print(json.dumps(dict(wall=wall, train=result.train_seconds, compile=wall - result.train_seconds,
@@ -112,6 +112,14 @@ def run_child(python: str | Path, code: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def print_table(title: str, rows: list[tuple[str, int, dict]]) -> None:
+    """One line per measurement: (library, seeds, the child's JSON)."""
+    print(f"\n{title}")
+    print(f"{'library':22s} {'seeds':>5s} {'env steps/s':>12s} {'compile s':>10s} {'wall s':>8s} {'final return':>13s}")
+    for name, seeds, r in rows:
+        print(f"{name:22s} {seeds:5d} {r['steps'] / r['train']:12,.0f} {r['compile']:10.2f} {r['wall']:8.2f} {r['final_return']:13.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=100_000)
@@ -123,7 +131,7 @@ def main() -> None:
 
     rows = []
     for seeds in args.seeds:
-        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(PPO), json.dumps(HP))))
+        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(PPO), json.dumps(HP), "ppo")))
     if "rejax" not in args.skip:
         rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
         for seeds in args.seeds:
@@ -133,10 +141,7 @@ def main() -> None:
         sb3 = ensure_venv(args.venvs / "sb3", ["torch==2.13.0", "stable-baselines3", "gymnasium"])
         rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, args.sb3_seeds, args.steps)))
 
-    print(f"\nPPO CartPole-v1, {args.steps:,} env steps per seed, rejax hyperparameters")
-    print(f"{'library':22s} {'seeds':>5s} {'env steps/s':>12s} {'compile s':>10s} {'wall s':>8s} {'final return':>13s}")
-    for name, seeds, r in rows:
-        print(f"{name:22s} {seeds:5d} {r['steps'] / r['train']:12,.0f} {r['compile']:10.2f} {r['wall']:8.2f} {r['final_return']:13.1f}")
+    print_table(f"PPO CartPole-v1, {args.steps:,} env steps per seed, rejax hyperparameters", rows)
     jax16 = next((r for n, s, r in rows if n == "jaxrl" and s == max(args.seeds)), None)
     best_rejax = {s: max((r for n, s2, r in rows if n.startswith("rejax") and s2 == s), key=lambda r: r["steps"] / r["train"], default=None)
                   for s in args.seeds}

@@ -222,8 +222,8 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
                 pairs=jnp.zeros(num_states * num_actions, jnp.int32),
                 num_pairs=jnp.zeros((), jnp.int32),
             )
-        counts = jnp.zeros(num_states, jnp.int32) if config.count_states else None
-        return TabularState(q, hparams, env_state, obs, action, episodes, steps, key, model, counts)
+        visits = jnp.zeros(num_states, jnp.int32) if config.count_states else None
+        return TabularState(q, hparams, env_state, obs, action, episodes, steps, key, model, visits)
 
     def target(q: jax.Array, r, discount, s_boot, a_boot, epsilon_next, hparams: dict) -> jax.Array:
         q_next = q[s_boot]
@@ -263,10 +263,10 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
             s, a, r, discount, s_boot, a_boot, eps_next = transition
             return td_update(q, s, a, target(q, r, discount, s_boot, a_boot, eps_next, hparams), hparams["learning_rate"])
 
-        reward, counts = step.reward, state.counts
+        reward, visits = step.reward, state.counts
         if config.count_states:  # the bonus of the state each action led to, this visit counted
-            counts = counts.at[step.final_obs].add(1)
-            reward = reward + exploration.count_bonus(counts, step.final_obs, hparams["count_bonus"])
+            visits = visits.at[step.final_obs].add(1)
+            reward = reward + exploration.count_bonus(visits, step.final_obs, hparams["count_bonus"])
         transitions = (state.obs, actions, reward, discount, step.final_obs, boot_actions, epsilon_next)
         if config.num_envs == 1:  # skip the loop machinery for the common single-env case
             q, td_errors = update_one(q, jax.tree.map(lambda x: x[0], transitions))
@@ -286,7 +286,7 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         }
         new_state = state.replace(
             params=q, env_state=env_state, obs=step.obs, action=next_actions,
-            episodes=episodes, steps=state.steps + 1, key=key, model=model, counts=counts,
+            episodes=episodes, steps=state.steps + 1, key=key, model=model, counts=visits,
         )
         return new_state, metrics
 

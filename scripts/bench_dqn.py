@@ -1,0 +1,129 @@
+"""DQN on CartPole-v1: jaxrl vs rejax vs Stable-Baselines3, side by side in one run.
+
+    python scripts/bench_dqn.py [--steps 100000] [--seeds 1 16] [--sb3-seeds 16] [--venvs DIR] [--skip rejax sb3]
+
+Hyperparameters are rejax's CartPole DQN (rejax's configs/cartpole.yaml): 10 envs, replay buffer
+50,000, learning starts after 5,000 env steps (uniformly random actions until then), batch 100,
+5 gradient steps per 10 env steps, Adam learning rate 1e-3, gradient norm clipped at 10, hard
+target copy every 200 env steps, epsilon 1.0 -> 0.05 linearly over the first half of the run,
+gamma 0.99, Double DQN with a dueling head, 64x64 swish MLP, squared-error loss; 100k env steps
+per seed. SB3's DQN has neither Double DQN nor dueling heads: it runs the rest of the same
+settings (its nearest equivalent).
+
+Every measurement runs in a fresh process, so compile time is cold and counted. rejax 0.1.3 needs
+gymnax 0.0.9 and SB3 needs torch: the script builds each its own virtual environment under
+``--venvs`` (default ~/.cache/jaxrl-bench) on first use, as ``scripts/bench_ppo.py`` does (they
+share the venvs). rejax is measured with its default evaluation cadence (eval_freq from its
+config, 2,500 steps) and with evaluation off (one at the end), its best case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench_ppo import JAXRL_CHILD, ensure_venv, print_table, run_child
+
+EXPLORATION_FRACTION = 0.5
+CONFIG = dict(num_envs=10, buffer_capacity=50_000, batch_size=100, learning_starts=5_000, train_freq=1,
+              gradient_steps=5, hidden=(64, 64), activation="swish", double=True, dueling=True, loss="mse")
+HP = dict(learning_rate=1e-3, max_grad_norm=10.0, gamma=0.99, target_update_period=200, tau=1.0,
+          epsilon=1.0, epsilon_end=0.05)
+
+REJAX_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+import jax, numpy as np
+from rejax import DQN
+seeds, steps, evaluate = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+t0 = time.perf_counter()
+kwargs = dict(env="CartPole-v1", agent="DuelingQNetwork", agent_kwargs=dict(activation="swish"), num_envs=10,
+              buffer_size=50_000, fill_buffer=5_000, batch_size=100, max_grad_norm=10, learning_rate=1e-3,
+              gradient_steps=5, total_timesteps=steps, eval_freq=min(2_500, steps), target_update_freq=200,
+              eps_start=1.0, eps_end=0.05, exploration_fraction=0.5, gamma=0.99, ddqn=True,
+              normalize_observations=False)
+if not evaluate:
+    kwargs.update(eval_freq=steps, skip_initial_evaluation=True)
+algo = DQN.create(**kwargs)
+keys = jax.random.split(jax.random.PRNGKey(0), seeds)
+train = jax.jit(jax.vmap(algo.train))
+compiled = train.lower(keys).compile()
+t1 = time.perf_counter()
+ts, evaluation = compiled(keys)
+jax.block_until_ready(ts)
+t2 = time.perf_counter()
+lengths, returns = evaluation
+print(json.dumps(dict(wall=t2 - t0, train=t2 - t1, compile=t1 - t0, steps=steps * seeds,
+                      final_return=float(np.asarray(returns)[:, -1].mean()), import_s=t0 - start)))
+"""
+
+SB3_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+import torch
+from torch import nn
+from stable_baselines3 import DQN
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+torch.set_num_threads(1)
+seeds, steps = int(sys.argv[1]), int(sys.argv[2])
+t0 = time.perf_counter()
+returns = []
+for seed in range(seeds):
+    env = make_vec_env("CartPole-v1", n_envs=10, seed=seed)
+    model = DQN("MlpPolicy", env, learning_rate=1e-3, buffer_size=50_000, learning_starts=5_000, batch_size=100,
+                gamma=0.99, train_freq=1, gradient_steps=5, target_update_interval=200, exploration_fraction=0.5,
+                exploration_initial_eps=1.0, exploration_final_eps=0.05, max_grad_norm=10,
+                policy_kwargs=dict(net_arch=[64, 64], activation_fn=nn.SiLU), device="cpu", seed=seed, verbose=0)
+    model.learn(total_timesteps=steps)
+    returns.append(evaluate_policy(model, model.get_env(), n_eval_episodes=10)[0])
+wall = time.perf_counter() - t0
+print(json.dumps(dict(wall=wall, train=wall, compile=0.0, steps=steps * seeds,
+                      final_return=sum(returns) / len(returns), import_s=t0 - start)))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--sb3-seeds", type=int, default=16, help="SB3 trains its seeds one after another")
+    parser.add_argument("--venvs", type=Path, default=Path.home() / ".cache" / "jaxrl-bench")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["rejax", "sb3"])
+    args = parser.parse_args()
+    hparams = dict(HP, epsilon_decay_duration=EXPLORATION_FRACTION * args.steps)
+    # rejax counts fill_buffer in env steps and starts after it; so do we (learning_starts).
+    config = dict(CONFIG, learning_starts=min(CONFIG["learning_starts"], max(args.steps // 2, CONFIG["batch_size"])))
+
+    rows = []
+    for seeds in args.seeds:
+        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(config), json.dumps(hparams), "dqn")))
+    if "rejax" not in args.skip:
+        rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
+        for seeds in args.seeds:
+            rows.append(("rejax (default eval)", seeds, run_child(rejax, REJAX_CHILD, seeds, args.steps, 1)))
+            rows.append(("rejax (eval off)", seeds, run_child(rejax, REJAX_CHILD, seeds, args.steps, 0)))
+    if "sb3" not in args.skip:
+        sb3 = ensure_venv(args.venvs / "sb3", ["torch==2.13.0", "stable-baselines3", "gymnasium"])
+        rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, args.sb3_seeds, args.steps)))
+
+    print_table(f"DQN CartPole-v1, {args.steps:,} env steps per seed, rejax hyperparameters", rows)
+    for s in args.seeds:
+        ours = next(r for n, s2, r in rows if n == "jaxrl" and s2 == s)
+        rejax_rows = [r for n, s2, r in rows if n.startswith("rejax") and s2 == s]
+        if rejax_rows:
+            best = max(rejax_rows, key=lambda r: r["steps"] / r["train"])
+            ratio = (ours["steps"] / ours["train"]) / (best["steps"] / best["train"])
+            print(f"jaxrl / best rejax env steps/s, {s} seed(s): {ratio:.2f}x (goal >= 10x)")
+    sb3_row = next((r for n, s, r in rows if n == "Stable-Baselines3"), None)
+    jax_most = next((r for n, s, r in rows if n == "jaxrl" and s == max(args.seeds)), None)
+    if sb3_row and jax_most:
+        sb3_wall = sb3_row["wall"] / args.sb3_seeds * max(args.seeds)
+        print(f"wall clock for {max(args.seeds)} seeds incl. compile: SB3 {sb3_wall:.1f} s "
+              f"vs jaxrl {jax_most['wall']:.1f} s: {sb3_wall / jax_most['wall']:.1f}x (goal >= 25x)")
+
+
+if __name__ == "__main__":
+    main()
