@@ -244,7 +244,7 @@ def cmd_algos(args: argparse.Namespace) -> int:
 
     for name, algorithm in ALGORITHMS.items():
         print(f"{name}: {algorithm.summary}")
-        config = {f.name: f.default for f in dataclasses.fields(algorithm.config_cls)}
+        config = {**{f.name: f.default for f in dataclasses.fields(algorithm.config_cls)}, **algorithm.config_defaults}
         print(f"  config:  {', '.join(f'{k}={v}' for k, v in config.items())}")
         print(f"  hparams: {', '.join(f'{k}={v:g}' for k, v in algorithm.default_hparams.items())}")
     return 0

@@ -17,6 +17,7 @@ class AlgorithmSpec:
     config_cls: type
     default_hparams: dict[str, float]
     summary: str
+    config_defaults: dict[str, Any] = dataclasses.field(default_factory=dict)  # a named variant's (td3, double_dqn)
 
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
@@ -28,9 +29,9 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     "a2c": AlgorithmSpec(pg.make_a2c, pg.A2CConfig, pg.A2C_HPARAMS, "A2C (synchronous advantage actor-critic), discrete or continuous"),
     "ppo": AlgorithmSpec(ppo.make, ppo.PPOConfig, ppo.DEFAULT_HPARAMS, "PPO (clipped surrogate, GAE), discrete or continuous"),
     "dqn": AlgorithmSpec(dqn.make, dqn.DQNConfig, dqn.DEFAULT_HPARAMS, "DQN with replay and a target network; options double, dueling, n_step, prioritized"),
-    "double_dqn": AlgorithmSpec(dqn.make_double_dqn, dqn.DQNConfig, dqn.DEFAULT_HPARAMS, "Double DQN (dqn with double=true)"),
+    "double_dqn": AlgorithmSpec(dqn.make_double_dqn, dqn.DQNConfig, dqn.DEFAULT_HPARAMS, "Double DQN (dqn with double=true)", {"double": True}),
     "ddpg": AlgorithmSpec(ddpg.make, ddpg.DDPGConfig, ddpg.DDPG_HPARAMS, "DDPG (deterministic actor, Q critic, Gaussian or OU noise), continuous actions"),
-    "td3": AlgorithmSpec(ddpg.make_td3, ddpg.DDPGConfig, ddpg.TD3_HPARAMS, "TD3 (twin critics, target smoothing, delayed actor), continuous actions"),
+    "td3": AlgorithmSpec(ddpg.make_td3, ddpg.DDPGConfig, ddpg.TD3_HPARAMS, "TD3 (twin critics, target smoothing, delayed actor), continuous actions", ddpg.TD3_CONFIG),
     "sac": AlgorithmSpec(sac.make, sac.SACConfig, sac.DEFAULT_HPARAMS, "SAC (twin critics, squashed Gaussian, automatic temperature), continuous actions"),
 }
 

@@ -28,9 +28,11 @@ from gymnax.environments import spaces
 from jaxrl.core import exploration
 from jaxrl.core.actor_critic import make_optimizer, with_hyperparams
 from jaxrl.core.agent import Agent, describe_space
+from jaxrl.core import off_policy
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
+from jaxrl.core.off_policy import ReplayConfig, Transition
 from jaxrl.core.hparams import ConfigError, resolve_config
-from jaxrl.core.networks import ACTIVATIONS, QNetwork
+from jaxrl.core.networks import QNetwork
 from jaxrl.core.rollout import VecEnv, episode_metrics
 from jaxrl.core.targets import (
     crossed_multiple,
@@ -45,7 +47,7 @@ MAX_COUNT_TABLE = 1 << 24
 
 # -- config and hyperparameters -------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
-class DQNConfig:
+class DQNConfig(ReplayConfig):
     """Static choices: they fix the program's shapes or structure."""
 
     num_envs: int = 1
@@ -90,18 +92,6 @@ DEFAULT_HPARAMS: dict[str, float] = {
 
 
 @struct.dataclass
-class Transition:
-    """What the buffer stores per env step."""
-
-    obs: Any
-    action: jax.Array
-    reward: jax.Array  # the reward learned from (with the exploration bonus, if any)
-    terminated: jax.Array
-    truncated: jax.Array
-    final_obs: Any  # the observation the action led to, before any auto-reset
-
-
-@struct.dataclass
 class DQNState:
     params: Any  # the online Q-network's weights (what act and evaluation use)
     target_params: Any
@@ -121,37 +111,10 @@ def _validate(env: Any, env_params: Any, config: DQNConfig) -> None:
     if not isinstance(action_space, spaces.Discrete):
         raise ConfigError(
             f"dqn needs a discrete action space, but {env.name} has actions {describe_space(action_space)}. "
-            "Use an agent for continuous actions (ppo, a2c), or an env with Discrete actions."
+            "Use an agent for continuous actions (sac, td3, ddpg, ppo, a2c), or an env with Discrete actions."
         )
-    for name in ("num_envs", "buffer_capacity", "batch_size", "train_freq", "gradient_steps", "n_step"):
-        if getattr(config, name) < 1:
-            raise ConfigError(f"{name}={getattr(config, name)} must be >= 1")
-    if config.buffer_capacity % config.num_envs:
-        fixed = max(config.num_envs, config.buffer_capacity // config.num_envs * config.num_envs)
-        raise ConfigError(
-            f"buffer_capacity={config.buffer_capacity} must be a multiple of num_envs={config.num_envs} "
-            f"(the buffer stores one row per env step); e.g. buffer_capacity={fixed}"
-        )
-    if config.buffer_capacity < config.batch_size:
-        raise ConfigError(
-            f"batch_size={config.batch_size} does not fit in buffer_capacity={config.buffer_capacity}; "
-            "use a smaller batch or a larger buffer"
-        )
-    if config.buffer_capacity < config.num_envs * (config.n_step + 1):
-        raise ConfigError(
-            f"buffer_capacity={config.buffer_capacity} is too small for n_step={config.n_step} with "
-            f"num_envs={config.num_envs}: it must hold at least num_envs x (n_step + 1) = "
-            f"{config.num_envs * (config.n_step + 1)} transitions"
-        )
-    needed = max(config.batch_size, config.num_envs * config.n_step)
-    if config.learning_starts < needed:
-        raise ConfigError(
-            f"learning_starts={config.learning_starts} is too early: the first minibatch needs at least "
-            f"batch_size={config.batch_size} transitions (and num_envs x n_step = {config.num_envs * config.n_step} "
-            f"for complete n-step windows); use learning_starts >= {needed}"
-        )
+    off_policy.validate_replay(config, config.n_step)
     choices = {
-        "activation": tuple(ACTIVATIONS),
         "torso": ("mlp", "cnn", "auto"),
         "loss": ("huber", "mse"),
         "exploration": ("epsilon_greedy", "boltzmann"),
@@ -161,8 +124,6 @@ def _validate(env: Any, env_params: Any, config: DQNConfig) -> None:
     for name, allowed in choices.items():
         if getattr(config, name) not in allowed:
             raise ConfigError(f"{name}={getattr(config, name)!r}: choose one of {', '.join(map(repr, allowed))}")
-    if not config.hidden or any(int(w) < 1 for w in config.hidden):
-        raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=64,64")
     if config.count_bins < 0 or config.count_bins == 1:
         raise ConfigError(f"count_bins={config.count_bins}: use 0 (no bonus) or >= 2 bins per dimension")
     if config.count_range <= 0:
@@ -309,7 +270,7 @@ def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, n
         hp = state.hparams
         ready = state.steps >= config.learning_starts
         # fraction of the run done (0 where total_steps is unknown: no annealing then)
-        progress = jnp.where(hp["total_steps"] > 0, jnp.clip(state.steps / jnp.maximum(hp["total_steps"], 1.0), 0.0, 1.0), 0.0)
+        progress = off_policy.run_progress(state.steps, hp["total_steps"])
         beta = hp["priority_beta"] + (1.0 - hp["priority_beta"]) * progress
         sample = buffer.sample(state.buffer, key, batch, beta)
         obs, action, reward, discount, boot_obs = minibatch(state.buffer, sample, hp["gamma"])
@@ -321,30 +282,20 @@ def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, n
             opt_state = with_hyperparams(opt_state, learning_rate=hp["learning_rate"] * (1.0 - progress))
         updates, opt_state = optimizer.update(grads, opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, old)  # noqa: E731
         buffer_state = buffer.update_priorities(state.buffer, sample, jnp.abs(td_error) + hp["priority_eps"],
                                                 hp["priority_alpha"], ready)
-        state = state.replace(params=keep(params, state.params), opt_state=keep(opt_state, state.opt_state), buffer=buffer_state)
+        state = state.replace(params=off_policy.masked(ready, params, state.params),
+                              opt_state=off_policy.masked(ready, opt_state, state.opt_state), buffer=buffer_state)
         zero = jnp.zeros(())
         metrics = {"td_error": jnp.where(ready, jnp.mean(jnp.abs(td_error)), zero), "q_mean": jnp.where(ready, q_mean, zero)}
         return state, metrics
 
-    def train_step(state: DQNState) -> tuple[DQNState, dict]:
-        key, collect_key, learn_key = jax.random.split(state.key, 3)
-        steps_before = state.steps
-        if config.train_freq == 1:
-            state, metrics = env_step(state, collect_key)
-        else:
-            state, metrics = jax.lax.scan(env_step, state, jax.random.split(collect_key, config.train_freq))
-            metrics = {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
-        if config.gradient_steps == 1:
-            state, learn_metrics = learn(state, learn_key)
-        else:
-            state, learn_metrics = jax.lax.scan(learn, state, jax.random.split(learn_key, config.gradient_steps))
-            learn_metrics = jax.tree.map(jnp.mean, learn_metrics)
-        due = crossed_multiple(steps_before, state.steps, state.hparams["target_update_period"])
-        target_params = periodic_soft_update(state.params, state.target_params, due, state.hparams["tau"])
-        return state.replace(target_params=target_params, key=key), {**metrics, **learn_metrics}
+    def update_target(before: DQNState, state: DQNState) -> DQNState:
+        """The target network's update, when the env steps crossed a multiple of its period."""
+        due = crossed_multiple(before.steps, state.steps, state.hparams["target_update_period"])
+        return state.replace(target_params=periodic_soft_update(state.params, state.target_params, due, state.hparams["tau"]))
+
+    train_step = off_policy.make_train_step(config, env_step, learn, update_target)
 
     def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
         """Greedy action for one observation, ties broken at random."""
