@@ -10,6 +10,8 @@ swish MLPs (rejax's default width), and
   Polyak 0.95 (tau 0.05), gradient clip 100, exploration noise 0.3, target noise 0.2 clipped at
   0.5, policy delay 2.
 rejax also normalises observations; jaxrl's off-policy agents do not (Pendulum's are bounded).
+rejax 0.1.3 (the version that runs here) names the gradient steps per env step ``num_epochs``
+and the Polyak factor ``polyak`` (its configs' ``gradient_steps`` and ``tau`` are later names).
 
 Every measurement runs in a fresh process, so compile time is cold and counted apart. rejax
 0.1.3 needs gymnax 0.0.9: the script builds it its own virtual environment under ``--venvs``
@@ -34,10 +36,10 @@ JAXRL_CONFIGS = {
 }
 REJAX_CONFIGS = {
     "sac": dict(env="Pendulum-v1", num_envs=1, buffer_size=10_000, fill_buffer=256, batch_size=256, learning_rate=0.01,
-                gradient_steps=1, gamma=0.99, tau=0.98, target_entropy_ratio=None, normalize_observations=True,
+                num_epochs=1, gamma=0.99, polyak=0.98, normalize_observations=True,
                 agent_kwargs=dict(activation="swish")),
     "td3": dict(env="Pendulum-v1", num_envs=1, buffer_size=10_000, fill_buffer=1_000, batch_size=100, learning_rate=1e-3,
-                gradient_steps=1, gamma=0.99, tau=0.95, max_grad_norm=100, exploration_noise=0.3, target_noise=0.2,
+                num_epochs=1, gamma=0.99, polyak=0.95, max_grad_norm=100, exploration_noise=0.3, target_noise=0.2,
                 target_noise_clip=0.5, policy_delay=2, normalize_observations=True,
                 actor_kwargs=dict(activation="swish"), critic_kwargs=dict(activation="swish")),
 }

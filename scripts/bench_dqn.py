@@ -10,6 +10,9 @@ gamma 0.99, Double DQN with a dueling head, 64x64 swish MLP, squared-error loss;
 per seed. SB3's DQN has neither Double DQN nor dueling heads: it runs the rest of the same
 settings (its nearest equivalent).
 
+rejax 0.1.3 names the gradient steps per iteration ``num_epochs`` and averages its target with
+``polyak`` every ``target_update_freq`` steps: ``polyak=0`` is the hard copy.
+
 Every measurement runs in a fresh process, so compile time is cold and counted. rejax 0.1.3 needs
 gymnax 0.0.9 and SB3 needs torch: the script builds each its own virtual environment under
 ``--venvs`` (default ~/.cache/jaxrl-bench) on first use, as ``scripts/bench_ppo.py`` does (they
@@ -41,7 +44,7 @@ seeds, steps, evaluate = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
 t0 = time.perf_counter()
 kwargs = dict(env="CartPole-v1", agent="DuelingQNetwork", agent_kwargs=dict(activation="swish"), num_envs=10,
               buffer_size=50_000, fill_buffer=5_000, batch_size=100, max_grad_norm=10, learning_rate=1e-3,
-              gradient_steps=5, total_timesteps=steps, eval_freq=min(2_500, steps), target_update_freq=200,
+              num_epochs=5, total_timesteps=steps, eval_freq=min(2_500, steps), target_update_freq=200, polyak=0.0,
               eps_start=1.0, eps_end=0.05, exploration_fraction=0.5, gamma=0.99, ddqn=True,
               normalize_observations=False)
 if not evaluate:
