@@ -25,7 +25,7 @@ import json
 import sys
 from pathlib import Path
 
-from bench_ppo import ensure_venv, run_child
+from bench_ppo import JAXRL_CHILD, ensure_venv, run_child
 
 JAXRL_CONFIGS = {
     "sac": (dict(num_envs=1, buffer_capacity=10_000, learning_starts=256, batch_size=256, hidden=(64, 64), activation="swish"),
@@ -43,19 +43,6 @@ REJAX_CONFIGS = {
                 target_noise_clip=0.5, policy_delay=2, normalize_observations=True,
                 actor_kwargs=dict(activation="swish"), critic_kwargs=dict(activation="swish")),
 }
-
-JAXRL_CHILD = """
-import json, sys, time
-import jax, jaxrl
-algo, seeds, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-config, hparams = json.loads(sys.argv[4]), json.loads(sys.argv[5])
-t0 = time.perf_counter()
-result = jaxrl.train(algo, "Pendulum-v1", seeds=seeds, steps=steps, config=config, hparams=hparams, progress=False)
-wall = time.perf_counter() - t0
-ret = float(jaxrl.evaluate(result, episodes=10).mean_return)
-print(json.dumps(dict(wall=wall, train=result.train_seconds, compile=wall - result.train_seconds,
-                      steps=int(result.env_steps[-1]) * seeds, final_return=ret)))
-"""
 
 REJAX_CHILD = """
 import json, sys, time
@@ -91,8 +78,8 @@ def main() -> None:
     for algo in args.algos:
         config, hparams = JAXRL_CONFIGS[algo]
         for seeds in args.seeds:
-            rows.append((algo, "jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, algo, seeds, args.steps,
-                                                         json.dumps(config), json.dumps(hparams))))
+            rows.append((algo, "jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps,
+                                                         json.dumps(config), json.dumps(hparams), algo, "Pendulum-v1")))
         if not args.skip_rejax:
             rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
             for seeds in args.seeds:

@@ -102,7 +102,7 @@ def main() -> None:
 
     rows = []
     for seeds in args.seeds:
-        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(config), json.dumps(hparams), "dqn")))
+        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(config), json.dumps(hparams), "dqn", "CartPole-v1")))
     if "rejax" not in args.skip:
         rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
         for seeds in args.seeds:

@@ -31,9 +31,9 @@ import json, sys, time
 start = time.perf_counter()
 import jax, jaxrl
 seeds, steps = int(sys.argv[1]), int(sys.argv[2])
-config, hparams, algo = json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+config, hparams, algo, env = json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5], sys.argv[6]
 t0 = time.perf_counter()
-result = jaxrl.train(algo, "CartPole-v1", seeds=seeds, steps=steps, config=config, hparams=hparams, progress=False)
+result = jaxrl.train(algo, env, seeds=seeds, steps=steps, config=config, hparams=hparams, progress=False)
 wall = time.perf_counter() - t0
 ret = float(jaxrl.evaluate(result, episodes=10).mean_return)
 print(json.dumps(dict(wall=wall, train=result.train_seconds, compile=wall - result.train_seconds,
@@ -131,7 +131,7 @@ def main() -> None:
 
     rows = []
     for seeds in args.seeds:
-        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(PPO), json.dumps(HP), "ppo")))
+        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(PPO), json.dumps(HP), "ppo", "CartPole-v1")))
     if "rejax" not in args.skip:
         rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
         for seeds in args.seeds:
