@@ -6,15 +6,19 @@
     print(jaxrl.evaluate(result).summary())
 """
 
-from jaxrl import agents
-from jaxrl.compilation import enable_compilation_cache
-from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import ConfigError
-from jaxrl.envs import list_envs, make_env, register_env
-from jaxrl.evaluate import EvalResult, evaluate
-from jaxrl.io.run_dir import LoadedRun, load
-from jaxrl.sweep import LogUniform, SweepResult, Uniform, sweep
-from jaxrl.train import Policy, TrainResult, train
+from jaxrl.cpu_devices import split_cpu_into_devices
+
+split_cpu_into_devices()  # before gymnax's import initialises JAX's backends; see jaxrl/cpu_devices.py
+
+from jaxrl import agents  # noqa: E402
+from jaxrl.compilation import enable_compilation_cache  # noqa: E402
+from jaxrl.core.agent import Agent  # noqa: E402
+from jaxrl.core.hparams import ConfigError  # noqa: E402
+from jaxrl.envs import list_envs, make_env, register_env  # noqa: E402
+from jaxrl.evaluate import EvalResult, evaluate  # noqa: E402
+from jaxrl.io.run_dir import LoadedRun, load  # noqa: E402
+from jaxrl.sweep import LogUniform, SweepResult, Uniform, sweep  # noqa: E402
+from jaxrl.train import Policy, TrainResult, train  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -137,8 +137,9 @@ def _run_keys(seed: int, num_seeds: int, num_settings: int) -> jax.Array:
 
 
 def _shard_runs(tree: Any, num_runs: int) -> Any:
-    devices = jax.devices()
-    if len(devices) < 2 or num_runs % len(devices):
+    """Shard the run axis over as many devices as divide it evenly (6 runs on 4 devices: 3)."""
+    devices = jax.devices()[: _largest_divisor_at_most(num_runs, len(jax.devices()))]
+    if len(devices) < 2:
         return tree
     mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
     return jax.device_put(tree, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
@@ -226,7 +227,7 @@ def train(
             raise ConfigError("train(algo, env): name the environment, e.g. env='FrozenLake-v1'")
         agent = agents_lib.make(algo, env, config=config, **dict(env_kwargs or {}))
     batched_settings = isinstance(hparams, (list, tuple))
-    settings = [resolve_hparams(agent.name, agent.default_hparams, h) for h in (hparams if batched_settings else [hparams])]
+    settings = [resolve_hparams(agent.name, agent.default_hparams, h, agent.config) for h in (hparams if batched_settings else [hparams])]
     if batched_settings and not settings:
         raise ConfigError("hparams=[]: give at least one hyperparameter setting")
     if int(seeds) < 1:
