@@ -72,7 +72,7 @@ def grid_settings(agent: Agent, grid: Mapping[str, Sequence[float]], base: Mappi
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ConfigError(f"grid {name}: give a non-empty list of values, e.g. --grid {name}=0.1,0.5")
     combos = itertools.product(*grid.values())
-    return [resolve_hparams(agent.name, agent.default_hparams, {**dict(base or {}), **dict(zip(grid, combo))}) for combo in combos]
+    return [resolve_hparams(agent.name, agent.default_hparams, {**dict(base or {}), **dict(zip(grid, combo))}, agent.config) for combo in combos]
 
 
 def random_settings(agent: Agent, ranges: Mapping[str, Distribution], samples: int, seed: int = 0,
@@ -92,7 +92,7 @@ def random_settings(agent: Agent, ranges: Mapping[str, Distribution], samples: i
             raise ConfigError(f"log-uniform range {name} needs low > 0 (got {dist.low}); use a positive low, or a uniform range")
     rng = np.random.default_rng(seed)
     columns = {name: dist.sample(rng, int(samples)) for name, dist in ranges.items()}
-    return [resolve_hparams(agent.name, agent.default_hparams, {**dict(base or {}), **{k: float(v[i]) for k, v in columns.items()}})
+    return [resolve_hparams(agent.name, agent.default_hparams, {**dict(base or {}), **{k: float(v[i]) for k, v in columns.items()}}, agent.config)
             for i in range(int(samples))]
 
 

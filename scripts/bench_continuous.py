@@ -30,9 +30,10 @@ from bench_ppo import JAXRL_CHILD, ensure_venv, run_child
 JAXRL_CONFIGS = {
     "sac": (dict(num_envs=1, buffer_capacity=10_000, learning_starts=256, batch_size=256, hidden=(64, 64), activation="swish"),
             dict(learning_rate=0.01, actor_learning_rate=0.01, alpha_learning_rate=0.01, gamma=0.99, tau=0.02)),
-    "td3": (dict(num_envs=1, buffer_capacity=10_000, learning_starts=1_000, batch_size=100, hidden=(64, 64), activation="swish"),
+    "td3": (dict(num_envs=1, buffer_capacity=10_000, learning_starts=1_000, batch_size=100, hidden=(64, 64), activation="swish",
+                 policy_delay=2),
             dict(learning_rate=1e-3, actor_learning_rate=1e-3, gamma=0.99, tau=0.05, max_grad_norm=100.0,
-                 exploration_noise=0.3, target_noise=0.2, target_noise_clip=0.5, policy_delay=2.0)),
+                 exploration_noise=0.3, target_noise=0.2, target_noise_clip=0.5)),
 }
 REJAX_CONFIGS = {
     "sac": dict(env="Pendulum-v1", num_envs=1, buffer_size=10_000, fill_buffer=256, batch_size=256, learning_rate=0.01,

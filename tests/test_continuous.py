@@ -96,11 +96,33 @@ def test_bad_hyperparameters_and_shapes_are_refused():
     with pytest.raises(jaxrl.ConfigError, match="tau"):
         jaxrl.train("sac", "Pendulum-v1", steps=1000, hparams={"tau": 0.0}, progress=False)
     with pytest.raises(jaxrl.ConfigError, match="policy_delay"):
-        jaxrl.train("td3", "Pendulum-v1", steps=1000, hparams={"policy_delay": 1.5}, progress=False)
+        jaxrl.train("td3", "Pendulum-v1", steps=1000, config={"policy_delay": 1.5}, progress=False)
+    with pytest.raises(jaxrl.ConfigError, match=r"policy_delay is a static config option.*config=\{'policy_delay': 3\}"):
+        jaxrl.train("td3", "Pendulum-v1", steps=1000, hparams={"policy_delay": 3}, progress=False)
     with pytest.raises(jaxrl.ConfigError, match="learning_starts"):
         jaxrl.agents.make("ddpg", "Pendulum-v1", config={"batch_size": 256, "learning_starts": 100})
     with pytest.raises(jaxrl.ConfigError, match="noise"):
         jaxrl.agents.make("ddpg", "Pendulum-v1", config={"noise": "pink"})
+
+
+def adam_counts(opt_state) -> list[int]:
+    """The step counts in an optax Adam state (one per seed)."""
+    leaves = jax.tree_util.tree_flatten_with_path(opt_state)[0]
+    return [np.asarray(leaf).tolist() for path, leaf in leaves if "count" in jax.tree_util.keystr(path)]
+
+
+@pytest.mark.parametrize("delay", [1, 2, 3])
+def test_td3_updates_its_actor_once_per_policy_delay_critic_updates(delay):
+    # Updates start with env step 12 (learning_starts) and run to step 48: a critic update after
+    # each of those 37 env steps, an actor update after every env step 12..48 divisible by delay.
+    config = {**SMALL, "batch_size": 8, "learning_starts": 12, "policy_delay": delay}
+    result = jaxrl.train("td3", "Pendulum-v1", seeds=2, steps=48, config=config, progress=False)
+    assert result.agent.steps_per_update == delay
+    state = result.final_state
+    actor_updates = len(range(12, 49, delay))
+    assert adam_counts(state.critic_opt_state) == [[37, 37]] * 2  # inject_hyperparams' count and Adam's
+    assert adam_counts(state.actor_opt_state) == [[actor_updates] * 2] * 2
+    np.testing.assert_array_equal(state.updates, [37, 37])
 
 
 # -- the AdBudget env ----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     "dqn": AlgorithmSpec(dqn.make, dqn.DQNConfig, dqn.DEFAULT_HPARAMS, "DQN with replay and a target network; options double, dueling, n_step, prioritized"),
     "double_dqn": AlgorithmSpec(dqn.make_double_dqn, dqn.DQNConfig, dqn.DEFAULT_HPARAMS, "Double DQN (dqn with double=true)", {"double": True}),
     "ddpg": AlgorithmSpec(ddpg.make, ddpg.DDPGConfig, ddpg.DDPG_HPARAMS, "DDPG (deterministic actor, Q critic, Gaussian or OU noise), continuous actions"),
-    "td3": AlgorithmSpec(ddpg.make_td3, ddpg.DDPGConfig, ddpg.TD3_HPARAMS, "TD3 (twin critics, target smoothing, delayed actor), continuous actions", ddpg.TD3_CONFIG),
+    "td3": AlgorithmSpec(ddpg.make_td3, ddpg.DDPGConfig, ddpg.DDPG_HPARAMS, "TD3 (twin critics, target smoothing, delayed actor), continuous actions", ddpg.TD3_CONFIG),
     "sac": AlgorithmSpec(sac.make, sac.SACConfig, sac.DEFAULT_HPARAMS, "SAC (twin critics, squashed Gaussian, automatic temperature), continuous actions"),
 }
 

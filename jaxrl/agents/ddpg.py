@@ -5,7 +5,9 @@
   lives in the training state and restarts with each episode).
 * TD3 (Fujimoto et al. 2018): twin critics and the smaller of the two target values, target policy
   smoothing ``a' = clip(mu'(s') + clip(N(0, target_noise), -c, c), -1, 1)``, and actor and target
-  updates only every ``policy_delay`` critic updates.
+  updates only every ``policy_delay`` critic updates. The delay is static: one train_step is
+  ``policy_delay`` rounds of (env steps, critic updates), then the actor and target updates, so
+  no step computes an actor gradient it would throw away.
 
 ``discount = gamma * (1 - terminated)`` and ``s'`` is the observation the action led to (before
 any auto-reset): a time-limit truncation bootstraps, only a termination zeroes the bootstrap.
@@ -33,6 +35,7 @@ class DDPGConfig(ContinuousConfig):
     num_critics: int = 1
     noise: str = "gaussian"  # exploration noise: "gaussian" | "ou" (Ornstein-Uhlenbeck)
     target_smoothing: bool = False  # TD3's target policy smoothing
+    policy_delay: int = 1  # critic updates per actor (and target) update; TD3: 2
 
 
 DDPG_HPARAMS: dict[str, float] = {
@@ -42,13 +45,11 @@ DDPG_HPARAMS: dict[str, float] = {
     "exploration_noise": 0.1,  # std of the Gaussian noise (or OU sigma), in [-1, 1] action units
     "ou_theta": 0.15,  # OU mean reversion
     "ou_dt": 0.01,  # OU time step
-    "policy_delay": 1.0,  # critic updates per actor (and target) update
     "target_noise": 0.2,  # TD3 smoothing: std of the noise on the target action
     "target_noise_clip": 0.5,  # and its clip
 }
 
-TD3_CONFIG = {"num_critics": 2, "target_smoothing": True}
-TD3_HPARAMS = {**DDPG_HPARAMS, "policy_delay": 2.0}
+TD3_CONFIG = {"num_critics": 2, "target_smoothing": True, "policy_delay": 2}
 
 
 def td3_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array) -> jax.Array:
@@ -64,12 +65,16 @@ def smoothed_action(action: jax.Array, noise: jax.Array, target_noise: jax.Array
 
 
 def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, name: str = "ddpg",
-         defaults: dict | None = None, default_hparams: dict | None = None) -> Agent:
+         defaults: dict | None = None) -> Agent:
     """Build DDPG (or, with TD3's defaults, TD3) on a continuous-action env."""
     if not isinstance(config, DDPGConfig):
         config = resolve_config(DDPGConfig, {**dict(defaults or {}), **dict(config or {})}, name)
     if config.noise not in ("gaussian", "ou"):
         raise ConfigError(f"noise={config.noise!r}: choose 'gaussian' or 'ou'")
+    if isinstance(config.policy_delay, bool) or not float(config.policy_delay).is_integer() or config.policy_delay < 1:
+        raise ConfigError(f"policy_delay={config.policy_delay!r} must be a whole number >= 1 "
+                          "(critic updates per actor update; TD3 uses 2)")
+    policy_delay = int(config.policy_delay)
     parts = continuous.build(
         name, env, env_params, config,
         lambda action_dim: DeterministicActor(action_dim, tuple(int(w) for w in config.hidden), config.activation),
@@ -103,34 +108,38 @@ def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, 
         return -jnp.mean(q[0])  # the first critic, as TD3 does
 
     def learn(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
-        hp = state.hparams
+        """One critic update."""
         sample_key, smoothing_key = jax.random.split(key)
         batch = parts.sample(state, sample_key)
         state, metrics = parts.critic_step(state, batch, critic_target(state, batch, smoothing_key))
         ready = state.steps >= config.learning_starts
-        # Actor and targets every policy_delay critic updates (TD3); every update for DDPG.
-        due = jnp.logical_and(ready, jnp.mod(state.updates, jnp.maximum(hp["policy_delay"], 1.0).astype(jnp.int32)) == 0)
-        loss, grads = jax.value_and_grad(actor_loss)(state.params, state.critic_params, batch.obs)
+        return state.replace(updates=state.updates + ready.astype(jnp.int32)), metrics
+
+    def update_actor(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
+        """One actor update on a fresh minibatch, then both targets move towards the online nets."""
+        hp = state.hparams
+        obs = parts.sample(state, key).obs
+        ready = state.steps >= config.learning_starts
+        loss, grads = jax.value_and_grad(actor_loss)(state.params, state.critic_params, obs)
         params, actor_opt_state = parts.step_optimizer(state.params, state.actor_opt_state, grads,
-                                                       hp["actor_learning_rate"], due)
-        tau = jnp.where(due, hp["tau"], 0.0)
+                                                       hp["actor_learning_rate"], ready)
+        tau = jnp.where(ready, hp["tau"], 0.0)
         state = state.replace(
             params=params,
             actor_opt_state=actor_opt_state,
             target_actor_params=continuous.soft_update(params, state.target_actor_params, tau),
             target_critic_params=continuous.soft_update(state.critic_params, state.target_critic_params, tau),
-            updates=state.updates + ready.astype(jnp.int32),
         )
-        return state, {**metrics, "actor_loss": jnp.where(ready, loss, 0.0)}
+        return state, {"actor_loss": jnp.where(ready, loss, 0.0)}
 
     def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
         """The deterministic policy, scaled to the env's bounds."""
         return parts.to_env(actor.apply(params, jnp.asarray(obs, jnp.float32)))
 
-    hparams = default_hparams or DDPG_HPARAMS
-    return continuous.make_agent(name, parts, env, env_params, hparams, env_step, learn, act)
+    return continuous.make_agent(name, parts, env, env_params, DDPG_HPARAMS, env_step, learn, act,
+                                 rounds=policy_delay, then=update_actor)
 
 
 def make_td3(env: Any, env_params: Any, config: DDPGConfig | dict | None = None) -> Agent:
     """TD3: twin critics, target policy smoothing, policy_delay 2."""
-    return make(env, env_params, config, name="td3", defaults=TD3_CONFIG, default_hparams=TD3_HPARAMS)
+    return make(env, env_params, config, name="td3", defaults=TD3_CONFIG)

@@ -213,8 +213,10 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
 
 
 def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, default_hparams: dict,
-               env_step: off_policy.StepFn, learn: off_policy.StepFn, act: Callable) -> Agent:
-    """A continuous off-policy agent on the shared train_step skeleton."""
+               env_step: off_policy.StepFn, learn: off_policy.StepFn, act: Callable, *,
+               rounds: int = 1, then: off_policy.StepFn | None = None) -> Agent:
+    """A continuous off-policy agent on the shared train_step skeleton (``rounds`` and ``then``:
+    see ``off_policy.make_train_step``)."""
     config = parts.config
     return Agent(
         name=name,
@@ -223,7 +225,7 @@ def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, def
         config=config,
         default_hparams=dict(default_hparams),
         init=parts.init,
-        train_step=off_policy.make_train_step(config, env_step, learn),
+        train_step=off_policy.make_train_step(config, env_step, learn, rounds=rounds, then=then),
         act=act,
-        steps_per_update=config.num_envs * config.train_freq,
+        steps_per_update=config.num_envs * config.train_freq * rounds,
     )

@@ -56,16 +56,20 @@ RULES: dict[str, tuple[Callable[[float], bool], str]] = {
     "exploration_noise": (lambda v: v >= 0, "must be >= 0 (a std in [-1, 1] action units)"),
     "ou_theta": (lambda v: v >= 0, "must be >= 0"),
     "ou_dt": (lambda v: v > 0, "must be > 0"),
-    "policy_delay": (lambda v: v >= 1 and float(v).is_integer(), "must be a whole number >= 1 (critic updates per actor update)"),
     "target_noise": (lambda v: v >= 0, "must be >= 0"),
     "target_noise_clip": (lambda v: v >= 0, "must be >= 0"),
 }
 
 
-def resolve_hparams(agent_name: str, defaults: Mapping[str, float], given: Mapping[str, Any] | None) -> dict[str, float]:
-    """Defaults overridden by ``given``; unknown names and out-of-range values raise ConfigError."""
+def resolve_hparams(agent_name: str, defaults: Mapping[str, float], given: Mapping[str, Any] | None,
+                    config: Any = None) -> dict[str, float]:
+    """Defaults overridden by ``given``; unknown names and out-of-range values raise ConfigError
+    (naming ``config=`` when the name is one of the agent's static ``config`` options)."""
     given = dict(given or {})
     for name in given:
+        if name not in defaults and dataclasses.is_dataclass(config) and name in {f.name for f in dataclasses.fields(config)}:
+            raise ConfigError(f"{name} is a static config option of {agent_name}, not a hyperparameter: "
+                              f"pass config={{{name!r}: {given[name]!r}}}")
         if name not in defaults:
             raise unknown_name_error(f"{agent_name} hyperparameter", name, list(defaults))
     resolved = {**defaults, **given}

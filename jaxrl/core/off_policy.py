@@ -2,7 +2,8 @@
 env steps into the buffer, and the train_step skeleton.
 
 One ``train_step`` = ``train_freq`` env steps of every env (each transition written to the replay
-buffer held in the state), then ``gradient_steps`` updates on minibatches sampled from it. Before
+buffer held in the state), then ``gradient_steps`` updates on minibatches sampled from it (TD3
+repeats that ``policy_delay`` times, then updates its actor). Before
 ``learning_starts`` env steps per seed the agent acts at random and the updates are masked out
 (no branch: under the engine's vmap a branch would run both sides anyway).
 """
@@ -95,26 +96,52 @@ def masked(ready: jax.Array, new: Any, old: Any) -> Any:
     return jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, old)
 
 
+def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array) -> tuple[Any, dict]:
+    """``train_freq`` env steps: counts and returns summed, ``epsilon``-like rates averaged."""
+    if config.train_freq == 1:
+        return env_step(state, key)
+    state, metrics = jax.lax.scan(env_step, state, jax.random.split(key, config.train_freq))
+    return state, {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
+
+
+def _repeat(step: StepFn, times: int, state: Any, key: jax.Array) -> tuple[Any, dict]:
+    """``step`` ``times`` times in a scan, its metrics averaged."""
+    if times == 1:
+        return step(state, key)
+    state, metrics = jax.lax.scan(step, state, jax.random.split(key, times))
+    return state, jax.tree.map(jnp.mean, metrics)
+
+
 def make_train_step(config: ReplayConfig, env_step: StepFn, learn: StepFn,
-                    finish: Callable[[Any, Any], Any] | None = None) -> Callable[[Any], tuple[Any, dict]]:
-    """The train_step of every replay agent: ``train_freq`` calls of ``env_step`` (metrics summed,
-    ``epsilon``-like rates averaged), ``gradient_steps`` calls of ``learn`` (metrics averaged), then
-    ``finish(state_before, state)`` (e.g. a target update due by env steps). The state must have
-    ``key``; the step functions own everything else."""
+                    finish: Callable[[Any, Any], Any] | None = None, *, rounds: int = 1,
+                    then: StepFn | None = None) -> Callable[[Any], tuple[Any, dict]]:
+    """The train_step of every replay agent: ``rounds`` x (``train_freq`` calls of ``env_step``,
+    then ``gradient_steps`` calls of ``learn``), then ``gradient_steps`` calls of ``then`` (e.g.
+    TD3's actor update, due once per ``rounds = policy_delay`` critic updates: the delay is in the
+    program's structure, so no step computes a gradient it throws away), then
+    ``finish(state_before, state)`` (e.g. a target update due by env steps). Env metrics are summed
+    over the train_step, learning metrics averaged. The state must have ``key``; the step
+    functions own everything else."""
+
+    def one_round(state: Any, keys: tuple[jax.Array, jax.Array]) -> tuple[Any, tuple[dict, dict]]:
+        collect_key, learn_key = keys
+        state, metrics = _collect(config, env_step, state, collect_key)
+        state, learn_metrics = _repeat(learn, config.gradient_steps, state, learn_key)
+        return state, (metrics, learn_metrics)
 
     def train_step(state: Any) -> tuple[Any, dict]:
         before = state
         key, collect_key, learn_key = jax.random.split(state.key, 3)
-        if config.train_freq == 1:
-            state, metrics = env_step(state, collect_key)
+        if rounds == 1:
+            state, (metrics, learn_metrics) = one_round(state, (collect_key, learn_key))
         else:
-            state, metrics = jax.lax.scan(env_step, state, jax.random.split(collect_key, config.train_freq))
+            round_keys = (jax.random.split(collect_key, rounds), jax.random.split(learn_key, rounds))
+            state, (metrics, learn_metrics) = jax.lax.scan(one_round, state, round_keys)
             metrics = {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
-        if config.gradient_steps == 1:
-            state, learn_metrics = learn(state, learn_key)
-        else:
-            state, learn_metrics = jax.lax.scan(learn, state, jax.random.split(learn_key, config.gradient_steps))
             learn_metrics = jax.tree.map(jnp.mean, learn_metrics)
+        if then is not None:
+            state, then_metrics = _repeat(then, config.gradient_steps, state, jax.random.fold_in(learn_key, rounds))
+            learn_metrics = {**learn_metrics, **then_metrics}
         if finish is not None:
             state = finish(before, state)
         return state.replace(key=key), {**metrics, **learn_metrics}
