@@ -136,6 +136,15 @@ def _run_keys(seed: int, num_seeds: int, num_settings: int) -> jax.Array:
     return jnp.tile(keys, num_settings)
 
 
+def _init_runs(agent: Agent, keys: jax.Array, run_hparams: dict) -> Any:
+    """Every run's initial state. The program runs once, in milliseconds, so on CPU it is compiled
+    without LLVM optimisation: that cuts its compile from seconds to about one (PPO, 16 seeds:
+    5.7 s -> 1.4 s measured here) and costs nothing that matters at run time."""
+    lowered = jax.jit(jax.vmap(agent.init)).lower(keys, run_hparams)
+    options = {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
+    return lowered.compile(compiler_options=options)(keys, run_hparams)
+
+
 def _shard_runs(tree: Any, num_runs: int) -> Any:
     """Shard the run axis over as many devices as divide it evenly (6 runs on 4 devices: 3)."""
     devices = jax.devices()[: _largest_divisor_at_most(num_runs, len(jax.devices()))]
@@ -255,7 +264,7 @@ def train(
     num_runs = len(settings) * seeds
     run_hparams = jax.tree.map(lambda x: jnp.repeat(x, seeds), stack_hparams(settings))
     keys = _run_keys(seed, seeds, len(settings))
-    state = jax.jit(jax.vmap(agent.init))(keys, run_hparams)
+    state = _init_runs(agent, keys, run_hparams)
     first_chunk, history = 0, []
     if resume is not None:
         _check_resume_layout(resume, chunks, logs_per_chunk)
