@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from bench_ppo import JAXRL_CHILD, ensure_venv, run_child
+from bench_ppo import ensure_venv, jaxrl_rows, run_child
 
 JAXRL_CONFIGS = {
     "sac": (dict(num_envs=1, buffer_capacity=10_000, learning_starts=256, batch_size=256, hidden=(64, 64), activation="swish"),
@@ -78,9 +77,7 @@ def main() -> None:
     rows = []
     for algo in args.algos:
         config, hparams = JAXRL_CONFIGS[algo]
-        for seeds in args.seeds:
-            rows.append((algo, "jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps,
-                                                         json.dumps(config), json.dumps(hparams), algo, "Pendulum-v1")))
+        rows += [(algo, *row) for row in jaxrl_rows(algo, "Pendulum-v1", config, hparams, args.seeds, args.steps)]
         if not args.skip_rejax:
             rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
             for seeds in args.seeds:
@@ -88,9 +85,9 @@ def main() -> None:
                                                                         json.dumps(REJAX_CONFIGS[algo]))))
 
     print(f"\nPendulum-v1, {args.steps:,} env steps per seed, rejax's hyperparameters")
-    print(f"{'algo':5s} {'library':18s} {'seeds':>5s} {'env steps/s':>12s} {'compile s':>10s} {'wall s':>8s} {'final return':>13s}")
+    print(f"{'algo':5s} {'library':20s} {'seeds':>5s} {'env steps/s':>12s} {'compile s':>10s} {'wall s':>8s} {'final return':>13s}")
     for algo, name, seeds, r in rows:
-        print(f"{algo:5s} {name:18s} {seeds:5d} {r['steps'] / r['train']:12,.0f} {r['compile']:10.2f} {r['wall']:8.2f} "
+        print(f"{algo:5s} {name:20s} {seeds:5d} {r['steps'] / r['train']:12,.0f} {r['compile']:10.2f} {r['wall']:8.2f} "
               f"{r['final_return']:13.1f}")
     for algo in args.algos:
         for seeds in args.seeds:

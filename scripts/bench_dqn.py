@@ -23,11 +23,9 @@ config, 2,500 steps) and with evaluation off (one at the end), its best case.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
-from bench_ppo import JAXRL_CHILD, ensure_venv, print_table, run_child
+from bench_ppo import ensure_venv, jaxrl_rows, print_sb3_ratios, print_table, run_child
 
 EXPLORATION_FRACTION = 0.5
 CONFIG = dict(num_envs=10, buffer_capacity=50_000, batch_size=100, learning_starts=5_000, train_freq=1,
@@ -100,9 +98,7 @@ def main() -> None:
     # rejax counts fill_buffer in env steps and starts after it; so do we (learning_starts).
     config = dict(CONFIG, learning_starts=min(CONFIG["learning_starts"], max(args.steps // 2, CONFIG["batch_size"])))
 
-    rows = []
-    for seeds in args.seeds:
-        rows.append(("jaxrl", seeds, run_child(sys.executable, JAXRL_CHILD, seeds, args.steps, json.dumps(config), json.dumps(hparams), "dqn", "CartPole-v1")))
+    rows = jaxrl_rows("dqn", "CartPole-v1", config, hparams, args.seeds, args.steps)
     if "rejax" not in args.skip:
         rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
         for seeds in args.seeds:
@@ -121,12 +117,8 @@ def main() -> None:
             ratio = (ours["steps"] / ours["train"]) / (best["steps"] / best["train"])
             print(f"jaxrl / best rejax env steps/s, {s} seed(s): {ratio:.2f}x (goal >= 10x)")
     sb3_row = next((r for n, s, r in rows if n == "Stable-Baselines3"), None)
-    jax_most = next((r for n, s, r in rows if n == "jaxrl" and s == max(args.seeds)), None)
-    if sb3_row and jax_most:
-        sb3_wall = sb3_row["wall"] / args.sb3_seeds * max(args.seeds)
-        print(f"wall clock for {max(args.seeds)} seeds incl. compile: SB3 {sb3_wall:.1f} s "
-              f"vs jaxrl {jax_most['wall']:.1f} s: {sb3_wall / jax_most['wall']:.1f}x (goal >= 25x)")
-
+    if sb3_row:
+        print_sb3_ratios(sb3_row, args.sb3_seeds, rows, max(args.seeds), goal=25)
 
 if __name__ == "__main__":
     main()

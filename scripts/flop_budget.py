@@ -1,0 +1,141 @@
+"""How fast can each benchmarked configuration go on this CPU? Dense-layer FLOPs per env step
+against the machine's measured matrix-product rate, next to the speed goals of issues 3-5.
+
+    python scripts/flop_budget.py [--cores N] [--rejax-json FILE]
+
+For each benchmark configuration (``scripts/bench_ppo.py``, ``bench_dqn.py``, ``bench_continuous.py``,
+rejax's hyperparameters) it
+
+1. counts the multiply-add FLOPs of every matrix product in one seed's ``train_step`` exactly,
+   from its jaxpr (scan bodies times their length), and divides by the env steps that train_step
+   advances: the dense-layer work per env step. Any implementation of the same algorithm with
+   the same hyperparameters does at least this much (rejax does the same products);
+2. measures the rate of a bare loop of the same dense layers (forward, backward and an SGD step
+   on a minibatch of the same size, nothing else: no env, no replay, no optimiser state) on one
+   core: the ceiling for that work here;
+3. prints the env steps/s that ceiling allows, per core, and the env steps/s each speed goal
+   needs (goal ratio x rejax's env steps/s as measured by the bench scripts, recorded below or
+   passed with ``--rejax-json``). Where the goal needs more than the ceiling times the cores the
+   run can use (1 for one seed; ``--cores`` for 16 seeds, sharded), no implementation can meet it
+   on this machine.
+
+Run it alone on the machine (it times things).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+from jax.extend.core import ClosedJaxpr, Jaxpr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import jaxrl  # noqa: E402
+from bench_continuous import JAXRL_CONFIGS  # noqa: E402
+from bench_dqn import CONFIG as DQN_CONFIG, HP as DQN_HP  # noqa: E402
+from bench_ppo import HP as PPO_HP, PPO as PPO_CONFIG  # noqa: E402
+from jaxrl.core.hparams import resolve_hparams  # noqa: E402
+
+# rejax's env steps/s (compile excluded, evaluation off), 1 and 16 seeds, from BENCHMARKS.md
+# (the bench scripts' latest runs on this machine); override with --rejax-json.
+REJAX_STEPS_PER_S = {"ppo": (81_695, 144_919), "dqn": (3_038, 4_703), "sac": (962, 1_061), "td3": (2_492, 3_160)}
+GOAL_RATIO = {"ppo": 1.5, "dqn": 10.0, "sac": 3.0, "td3": 3.0}
+CASES = {  # algo: (env, config, hparams, minibatch of the dense-layer ceiling, widths, activation)
+    "ppo": ("CartPole-v1", PPO_CONFIG, PPO_HP, 100, (4, 64, 64, 2), "tanh"),
+    "dqn": ("CartPole-v1", DQN_CONFIG, {**DQN_HP, "epsilon_decay_duration": 50_000}, 100, (4, 64, 64, 3), "swish"),
+    "sac": ("Pendulum-v1", *JAXRL_CONFIGS["sac"], 256, (4, 64, 64, 1), "swish"),
+    "td3": ("Pendulum-v1", *JAXRL_CONFIGS["td3"], 100, (4, 64, 64, 1), "swish"),
+}
+
+
+def matmul_flops(jaxpr: Jaxpr) -> float:
+    """2 x multiply-adds of every dot_general, scan bodies counted ``length`` times."""
+    total = 0.0
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "dot_general":
+            (lhs_contract, _), (lhs_batch, _) = eqn.params["dimension_numbers"]
+            lhs, rhs = (v.aval.shape for v in eqn.invars)
+            out = eqn.outvars[0].aval.shape
+            total += 2.0 * math.prod(out) * math.prod(lhs[d] for d in lhs_contract)
+            del rhs, lhs_batch
+            continue
+        if eqn.primitive.name == "while":
+            raise ValueError("a while loop has no static trip count; count it by hand")
+        times = eqn.params["length"] if eqn.primitive.name == "scan" else 1
+        subs = [p for p in eqn.params.values() if isinstance(p, (Jaxpr, ClosedJaxpr))]
+        subs += [b for p in eqn.params.values() if isinstance(p, tuple) for b in p
+                 if isinstance(b, (Jaxpr, ClosedJaxpr))]
+        if eqn.primitive.name == "cond":  # the costlier branch
+            total += max(matmul_flops(getattr(b, "jaxpr", b)) for b in eqn.params["branches"])
+            continue
+        total += times * sum(matmul_flops(getattr(s, "jaxpr", s)) for s in subs)
+    return total
+
+
+def flops_per_env_step(algo: str) -> float:
+    env, config, hparams, *_ = CASES[algo]
+    agent = jaxrl.agents.make(algo, env, config=config)
+    hp = {k: jnp.float32(v) for k, v in resolve_hparams(algo, agent.default_hparams, {**hparams, "total_steps": 1e5}).items()}
+    state = jax.eval_shape(agent.init, jax.random.key(0), hp)
+    jaxpr = jax.make_jaxpr(agent.train_step)(state).jaxpr
+    return matmul_flops(jaxpr) / agent.steps_per_update
+
+
+def dense_ceiling(batch: int, widths: tuple[int, ...], activation: str, steps: int = 2_000) -> float:
+    """GFLOP/s of a bare SGD loop through the same dense layers on one core (best of 3)."""
+    act = {"tanh": jnp.tanh, "swish": jax.nn.swish}[activation]
+    keys = jax.random.split(jax.random.key(0), len(widths))
+    params = [(jax.random.normal(k, (a, b)) / math.sqrt(a), jnp.zeros(b)) for k, a, b in zip(keys, widths[:-1], widths[1:])]
+    x = jax.random.normal(keys[-1], (batch, widths[0]))
+
+    def loss(params):
+        h = x
+        for i, (w, b) in enumerate(params):
+            h = h @ w + b
+            h = act(h) if i < len(params) - 1 else h
+        return jnp.mean(h**2)
+
+    def body(params, _):
+        grads = jax.grad(loss)(params)
+        return jax.tree.map(lambda p, g: p - 1e-4 * g, params, grads), None
+
+    fn = jax.jit(lambda p: jax.lax.scan(body, p, None, steps)[0])
+    flops = steps * matmul_flops(jax.make_jaxpr(lambda p: body(p, None)[0])(params).jaxpr)
+    jax.block_until_ready(fn(params))
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(params))
+        best = min(best, time.perf_counter() - start)
+    return flops / best / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cores", type=int, default=len(jax.devices("cpu")),
+                        help="cores a sharded 16-seed run uses (default: jaxrl's CPU devices)")
+    parser.add_argument("--rejax-json", help='{"ppo": [steps/s 1 seed, 16 seeds], ...} from a bench run')
+    args = parser.parse_args()
+    rejax = dict(REJAX_STEPS_PER_S)
+    if args.rejax_json:
+        rejax.update({k: tuple(v) for k, v in json.loads(Path(args.rejax_json).read_text()).items()})
+    print(f"{'algo':>4s} {'MFLOP/env step':>14s} {'ceiling GFLOP/s':>15s} {'max steps/s, 1 core':>19s} "
+          f"{'goal, 1 seed':>12s} {'goal, 16 seeds':>14s} {'max/goal 1 seed':>15s} {f'max/goal 16 ({args.cores} cores)':>22s}")
+    for algo, (_, _, _, batch, widths, activation) in CASES.items():
+        per_step = flops_per_env_step(algo)
+        ceiling = dense_ceiling(batch, widths, activation)
+        most = ceiling * 1e9 / per_step
+        goal1, goal16 = (GOAL_RATIO[algo] * r for r in rejax[algo])
+        print(f"{algo:>4s} {per_step / 1e6:>14.2f} {ceiling:>15.1f} {most:>19,.0f} {goal1:>12,.0f} {goal16:>14,.0f} "
+              f"{most / goal1:>15.2f} {most * args.cores / goal16:>22.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
