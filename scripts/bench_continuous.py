@@ -24,7 +24,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench_ppo import ensure_venv, jaxrl_rows, run_child
+from bench_ppo import REJAX_CHILD, ensure_venv, jaxrl_rows, run_child
 
 JAXRL_CONFIGS = {
     "sac": (dict(num_envs=1, buffer_capacity=10_000, learning_starts=256, batch_size=256, hidden=(64, 64), activation="swish"),
@@ -44,27 +44,6 @@ REJAX_CONFIGS = {
                 actor_kwargs=dict(activation="swish"), critic_kwargs=dict(activation="swish")),
 }
 
-REJAX_CHILD = """
-import json, sys, time
-import jax, numpy as np
-from rejax import SAC, TD3
-algo, seeds, steps, kwargs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
-t0 = time.perf_counter()
-kwargs.update(total_timesteps=steps, eval_freq=steps, skip_initial_evaluation=True)
-agent = {"sac": SAC, "td3": TD3}[algo].create(**kwargs)
-keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-train = jax.jit(jax.vmap(agent.train))
-compiled = train.lower(keys).compile()
-t1 = time.perf_counter()
-ts, evaluation = compiled(keys)
-jax.block_until_ready(ts)
-t2 = time.perf_counter()
-lengths, returns = evaluation
-print(json.dumps(dict(wall=t2 - t0, train=t2 - t1, compile=t1 - t0, steps=steps * seeds,
-                      final_return=float(np.asarray(returns)[:, -1].mean()))))
-"""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20_000)
@@ -81,8 +60,8 @@ def main() -> None:
         if not args.skip_rejax:
             rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
             for seeds in args.seeds:
-                rows.append((algo, "rejax (eval off)", seeds, run_child(rejax, REJAX_CHILD, algo, seeds, args.steps,
-                                                                        json.dumps(REJAX_CONFIGS[algo]))))
+                rows.append((algo, "rejax (eval off)", seeds, run_child(rejax, REJAX_CHILD, algo.upper(), seeds, args.steps,
+                                                                        json.dumps(REJAX_CONFIGS[algo]), 0)))
 
     print(f"\nPendulum-v1, {args.steps:,} env steps per seed, rejax's hyperparameters")
     print(f"{'algo':5s} {'library':20s} {'seeds':>5s} {'env steps/s':>12s} {'compile s':>10s} {'wall s':>8s} {'final return':>13s}")

@@ -23,9 +23,10 @@ config, 2,500 steps) and with evaluation off (one at the end), its best case.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from bench_ppo import ensure_venv, jaxrl_rows, print_sb3_ratios, print_table, run_child
+from bench_ppo import REJAX_CHILD, SB3_CHILD, ensure_venv, jaxrl_rows, print_sb3_ratios, print_table, run_child
 
 EXPLORATION_FRACTION = 0.5
 CONFIG = dict(num_envs=10, buffer_capacity=50_000, batch_size=100, learning_starts=5_000, train_freq=1,
@@ -33,57 +34,14 @@ CONFIG = dict(num_envs=10, buffer_capacity=50_000, batch_size=100, learning_star
 HP = dict(learning_rate=1e-3, max_grad_norm=10.0, gamma=0.99, target_update_period=200, tau=1.0,
           epsilon=1.0, epsilon_end=0.05)
 
-REJAX_CHILD = """
-import json, sys, time
-start = time.perf_counter()
-import jax, numpy as np
-from rejax import DQN
-seeds, steps, evaluate = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
-t0 = time.perf_counter()
-kwargs = dict(env="CartPole-v1", agent="DuelingQNetwork", agent_kwargs=dict(activation="swish"), num_envs=10,
-              buffer_size=50_000, fill_buffer=5_000, batch_size=100, max_grad_norm=10, learning_rate=1e-3,
-              num_epochs=5, total_timesteps=steps, eval_freq=min(2_500, steps), target_update_freq=200, polyak=0.0,
-              eps_start=1.0, eps_end=0.05, exploration_fraction=0.5, gamma=0.99, ddqn=True,
-              normalize_observations=False)
-if not evaluate:
-    kwargs.update(eval_freq=steps, skip_initial_evaluation=True)
-algo = DQN.create(**kwargs)
-keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-train = jax.jit(jax.vmap(algo.train))
-compiled = train.lower(keys).compile()
-t1 = time.perf_counter()
-ts, evaluation = compiled(keys)
-jax.block_until_ready(ts)
-t2 = time.perf_counter()
-lengths, returns = evaluation
-print(json.dumps(dict(wall=t2 - t0, train=t2 - t1, compile=t1 - t0, steps=steps * seeds,
-                      final_return=float(np.asarray(returns)[:, -1].mean()), import_s=t0 - start)))
-"""
-
-SB3_CHILD = """
-import json, sys, time
-start = time.perf_counter()
-import torch
-from torch import nn
-from stable_baselines3 import DQN
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.evaluation import evaluate_policy
-torch.set_num_threads(1)
-seeds, steps = int(sys.argv[1]), int(sys.argv[2])
-t0 = time.perf_counter()
-returns = []
-for seed in range(seeds):
-    env = make_vec_env("CartPole-v1", n_envs=10, seed=seed)
-    model = DQN("MlpPolicy", env, learning_rate=1e-3, buffer_size=50_000, learning_starts=5_000, batch_size=100,
-                gamma=0.99, train_freq=1, gradient_steps=5, target_update_interval=200, exploration_fraction=0.5,
-                exploration_initial_eps=1.0, exploration_final_eps=0.05, max_grad_norm=10,
-                policy_kwargs=dict(net_arch=[64, 64], activation_fn=nn.SiLU), device="cpu", seed=seed, verbose=0)
-    model.learn(total_timesteps=steps)
-    returns.append(evaluate_policy(model, model.get_env(), n_eval_episodes=10)[0])
-wall = time.perf_counter() - t0
-print(json.dumps(dict(wall=wall, train=wall, compile=0.0, steps=steps * seeds,
-                      final_return=sum(returns) / len(returns), import_s=t0 - start)))
-"""
+REJAX_KWARGS = dict(env="CartPole-v1", agent="DuelingQNetwork", agent_kwargs=dict(activation="swish"), num_envs=10,
+                    buffer_size=50_000, fill_buffer=5_000, batch_size=100, max_grad_norm=10, learning_rate=1e-3,
+                    num_epochs=5, target_update_freq=200, polyak=0.0, eps_start=1.0, eps_end=0.05,
+                    exploration_fraction=EXPLORATION_FRACTION, gamma=0.99, ddqn=True, normalize_observations=False)
+SB3_KWARGS = dict(learning_rate=1e-3, buffer_size=50_000, learning_starts=5_000, batch_size=100, gamma=0.99, train_freq=1,
+                  gradient_steps=5, target_update_interval=200, exploration_fraction=EXPLORATION_FRACTION,
+                  exploration_initial_eps=1.0, exploration_final_eps=0.05, max_grad_norm=10,
+                  policy_kwargs=dict(net_arch=[64, 64], activation_fn="SiLU"))
 
 
 def main() -> None:
@@ -102,11 +60,12 @@ def main() -> None:
     if "rejax" not in args.skip:
         rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
         for seeds in args.seeds:
-            rows.append(("rejax (default eval)", seeds, run_child(rejax, REJAX_CHILD, seeds, args.steps, 1)))
-            rows.append(("rejax (eval off)", seeds, run_child(rejax, REJAX_CHILD, seeds, args.steps, 0)))
+            kwargs = dict(REJAX_KWARGS, eval_freq=min(2_500, args.steps))
+            for name, evaluate in (("rejax (default eval)", 1), ("rejax (eval off)", 0)):
+                rows.append((name, seeds, run_child(rejax, REJAX_CHILD, "DQN", seeds, args.steps, json.dumps(kwargs), evaluate)))
     if "sb3" not in args.skip:
         sb3 = ensure_venv(args.venvs / "sb3", ["torch==2.13.0", "stable-baselines3", "gymnasium"])
-        rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, args.sb3_seeds, args.steps)))
+        rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, "DQN", args.sb3_seeds, args.steps, json.dumps(SB3_KWARGS), "CartPole-v1", 10)))
 
     print_table(f"DQN CartPole-v1, {args.steps:,} env steps per seed, rejax hyperparameters", rows)
     for s in args.seeds:

@@ -43,23 +43,28 @@ print(json.dumps(dict(wall=wall, train=result.train_seconds, compile=wall - resu
                       steps=int(result.env_steps[-1]) * seeds, final_return=ret, import_s=t0 - start)))
 """
 
+REJAX_KWARGS = dict(env="CartPole-v1", num_envs=5, num_steps=100, num_epochs=5, num_minibatches=5,
+                    learning_rate=7.5e-4, max_grad_norm=0.5, gamma=0.99, gae_lambda=0.95, clip_eps=0.2, vf_coef=0.5,
+                    ent_coef=0.01, agent_kwargs=dict(activation="tanh", hidden_layer_sizes=(64, 64)))
+SB3_KWARGS = dict(n_steps=100, batch_size=100, n_epochs=5, learning_rate=7.5e-4, max_grad_norm=0.5, gamma=0.99,
+                  gae_lambda=0.95, clip_range=0.2, vf_coef=0.5, ent_coef=0.01,
+                  policy_kwargs=dict(net_arch=[64, 64], activation_fn="Tanh"))
+
+# One child program per library, shared by the bench scripts: argv = algorithm class, seeds, env
+# steps per seed, keyword arguments as JSON, and rejax's evaluation flag or SB3's env and n_envs.
 REJAX_CHILD = """
 import json, sys, time
 start = time.perf_counter()
 import jax, numpy as np
-from rejax import PPO
-seeds, steps, evaluate = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+import rejax
+cls, seeds, steps, kwargs, evaluate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5] == "1"
 t0 = time.perf_counter()
-kwargs = dict(env="CartPole-v1", num_envs=5, num_steps=100, num_epochs=5, num_minibatches=5,
-              learning_rate=7.5e-4, max_grad_norm=0.5, total_timesteps=steps, gamma=0.99, gae_lambda=0.95,
-              clip_eps=0.2, vf_coef=0.5, ent_coef=0.01,
-              agent_kwargs=dict(activation="tanh", hidden_layer_sizes=(64, 64)))
+kwargs.update(total_timesteps=steps)
 if not evaluate:
     kwargs.update(eval_freq=steps, skip_initial_evaluation=True)
-algo = PPO.create(**kwargs)
+algo = getattr(rejax, cls).create(**kwargs)
 keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-train = jax.jit(jax.vmap(algo.train))
-compiled = train.lower(keys).compile()
+compiled = jax.jit(jax.vmap(algo.train)).lower(keys).compile()
 t1 = time.perf_counter()
 ts, evaluation = compiled(keys)
 jax.block_until_ready(ts)
@@ -74,18 +79,17 @@ import json, sys, time
 start = time.perf_counter()
 import torch
 from torch import nn
-from stable_baselines3 import PPO
+import stable_baselines3
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 torch.set_num_threads(1)
-seeds, steps = int(sys.argv[1]), int(sys.argv[2])
+cls, seeds, steps, kwargs, env_id, n_envs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+kwargs["policy_kwargs"]["activation_fn"] = getattr(nn, kwargs["policy_kwargs"]["activation_fn"])
 t0 = time.perf_counter()
 returns = []
 for seed in range(seeds):
-    env = make_vec_env("CartPole-v1", n_envs=5, seed=seed)
-    model = PPO("MlpPolicy", env, n_steps=100, batch_size=100, n_epochs=5, learning_rate=7.5e-4, max_grad_norm=0.5,
-                gamma=0.99, gae_lambda=0.95, clip_range=0.2, vf_coef=0.5, ent_coef=0.01,
-                policy_kwargs=dict(net_arch=[64, 64], activation_fn=nn.Tanh), device="cpu", seed=seed, verbose=0)
+    env = make_vec_env(env_id, n_envs=n_envs, seed=seed)
+    model = getattr(stable_baselines3, cls)("MlpPolicy", env, device="cpu", seed=seed, verbose=0, **kwargs)
     model.learn(total_timesteps=steps)
     returns.append(evaluate_policy(model, model.get_env(), n_eval_episodes=10)[0])
 wall = time.perf_counter() - t0
@@ -161,11 +165,11 @@ def main() -> None:
     if "rejax" not in args.skip:
         rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
         for seeds in args.seeds:
-            rows.append(("rejax (default eval)", seeds, run_child(rejax, REJAX_CHILD, seeds, args.steps, 1)))
-            rows.append(("rejax (eval off)", seeds, run_child(rejax, REJAX_CHILD, seeds, args.steps, 0)))
+            for name, evaluate in (("rejax (default eval)", 1), ("rejax (eval off)", 0)):
+                rows.append((name, seeds, run_child(rejax, REJAX_CHILD, "PPO", seeds, args.steps, json.dumps(REJAX_KWARGS), evaluate)))
     if "sb3" not in args.skip:
         sb3 = ensure_venv(args.venvs / "sb3", ["torch==2.13.0", "stable-baselines3", "gymnasium"])
-        rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, args.sb3_seeds, args.steps)))
+        rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, "PPO", args.sb3_seeds, args.steps, json.dumps(SB3_KWARGS), "CartPole-v1", 5)))
 
     print_table(f"PPO CartPole-v1, {args.steps:,} env steps per seed, rejax hyperparameters", rows)
     jax16 = next((r for n, s, r in rows if n == "jaxrl" and s == max(args.seeds)), None)
