@@ -1,6 +1,6 @@
 """DQN on CartPole-v1: jaxrl vs rejax vs Stable-Baselines3, side by side in one run.
 
-    python scripts/bench_dqn.py [--steps 100000] [--seeds 1 16] [--sb3-seeds 16] [--venvs DIR] [--skip rejax sb3]
+    python scripts/bench_dqn.py [--steps 100000] [--seeds 1 16] [--sb3-seeds 16] [--venvs DIR] [--skip rejax sb3] [--rejax-eval default off]
 
 Hyperparameters are rejax's CartPole DQN (rejax's configs/cartpole.yaml): 10 envs, replay buffer
 50,000, learning starts after 5,000 env steps (uniformly random actions until then), batch 100,
@@ -51,6 +51,8 @@ def main() -> None:
     parser.add_argument("--sb3-seeds", type=int, default=16, help="SB3 trains its seeds one after another")
     parser.add_argument("--venvs", type=Path, default=Path.home() / ".cache" / "jaxrl-bench")
     parser.add_argument("--skip", nargs="*", default=[], choices=["rejax", "sb3"])
+    parser.add_argument("--rejax-eval", nargs="+", default=["default", "off"], choices=["default", "off"],
+                        help="rejax's evaluation cadences to measure (its 16-seed runs take minutes each)")
     args = parser.parse_args()
     hparams = dict(HP, epsilon_decay_duration=EXPLORATION_FRACTION * args.steps)
     # rejax counts fill_buffer in env steps and starts after it; so do we (learning_starts).
@@ -61,8 +63,9 @@ def main() -> None:
         rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
         for seeds in args.seeds:
             kwargs = dict(REJAX_KWARGS, eval_freq=min(2_500, args.steps))
-            for name, evaluate in (("rejax (default eval)", 1), ("rejax (eval off)", 0)):
-                rows.append((name, seeds, run_child(rejax, REJAX_CHILD, "DQN", seeds, args.steps, json.dumps(kwargs), evaluate)))
+            for mode in args.rejax_eval:
+                rows.append((f"rejax ({mode} eval)" if mode == "default" else "rejax (eval off)", seeds,
+                             run_child(rejax, REJAX_CHILD, "DQN", seeds, args.steps, json.dumps(kwargs), int(mode == "default"))))
     if "sb3" not in args.skip:
         sb3 = ensure_venv(args.venvs / "sb3", ["torch==2.13.0", "stable-baselines3", "gymnasium"])
         rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, "DQN", args.sb3_seeds, args.steps, json.dumps(SB3_KWARGS), "CartPole-v1", 10)))
