@@ -22,7 +22,7 @@ teach "stay centred"; the large buffer keeps every one of them, and prioritised 
 them by their (large) TD errors instead of once in thousands of centred states. Measured (10
 greedy episodes per seed, evaluation seed 7): plain DQN 500.0 on both seed sets (--seed 0 and 1);
 Double DQN + dueling 469.4 (--seed 0, one seed at 255) and 499.6 (--seed 1): the goal is met by
-plain DQN, not yet reliably by Double + dueling. See dqn_search_log.md for every run.
+plain DQN, not yet reliably by Double + dueling. See experiments/dqn_cartpole_search_log.md for every run.
 ``--plain`` turns off Double DQN and the dueling head; ``--no-double`` / ``--dueling`` switch one.
 ``--seed`` is the base seed of the run keys (seed i of the run uses fold_in(key(seed), i)).
 Budget: STEPS_DEFAULT env steps per seed, 8 seeds. Goal (issue 4): mean greedy return >= 475.
