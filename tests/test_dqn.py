@@ -223,11 +223,17 @@ CARTPOLE_HP = {"learning_rate": 1e-3, "max_grad_norm": 10.0, "target_update_peri
                "epsilon": 1.0, "epsilon_end": 0.05, "epsilon_decay_duration": 100_000}
 
 
+# The CartPole runs add prioritised replay and a buffer holding the whole run (experiments/dqn_cartpole.py
+# --variant prioritized; experiments/dqn_cartpole_search_log.md). Measured: plain DQN 500.0 (passes);
+# Double + dueling 469.4 with one seed of 8 at 255 (fails: issue 4's open goal).
+CARTPOLE_PRIORITIZED = {**CARTPOLE, "buffer_capacity": 200_000, "prioritized": True}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", [{"double": False, "dueling": False}, {"double": True, "dueling": True}],
                          ids=["dqn", "double-dueling"])
 def test_dqn_cartpole_8_seeds_200k_steps(variant):
-    result = jaxrl.train("dqn", "CartPole-v1", seeds=8, steps=200_000, config={**CARTPOLE, **variant},
+    result = jaxrl.train("dqn", "CartPole-v1", seeds=8, steps=200_000, config={**CARTPOLE_PRIORITIZED, **variant},
                          hparams=CARTPOLE_HP, progress=False)
     assert jaxrl.evaluate(result, episodes=10, seed=7).mean_return >= 475
 
