@@ -136,11 +136,18 @@ def _run_keys(seed: int, num_seeds: int, num_settings: int) -> jax.Array:
     return jnp.tile(keys, num_settings)
 
 
-def _init_runs(agent: Agent, keys: jax.Array, run_hparams: dict) -> Any:
-    """Every run's initial state. The program runs once, in milliseconds, so on CPU it is compiled
-    without LLVM optimisation: that cuts its compile from seconds to about one (PPO, 16 seeds:
-    5.7 s -> 1.4 s measured here) and costs nothing that matters at run time."""
-    lowered = jax.jit(jax.vmap(agent.init)).lower(keys, run_hparams)
+def init_runs(agent: Agent, keys: jax.Array, run_hparams: dict) -> Any:
+    """Every run's initial state, one run after another (``lax.map``, not ``vmap``).
+
+    A vmapped init batches the orthogonal initialisers' QR factorisations, and jaxlib's CPU
+    LAPACK kernel spreads a batch over XLA's intra-op thread pool and waits for it from a thread
+    of that same pool: when as many QR kernels run at once as the pool has threads, every thread
+    waits and the process hangs (reproduced here on 2 cores: within 3,000 executions of PPO's
+    16-seed init; none in 8,000 with ``lax.map``, whose QRs are single matrices). The program
+    runs once, in milliseconds, so on CPU it is also compiled without LLVM optimisation, which
+    cuts its compile from seconds to about one.
+    """
+    lowered = jax.jit(lambda k, h: jax.lax.map(lambda run: agent.init(*run), (k, h))).lower(keys, run_hparams)
     options = {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
     return lowered.compile(compiler_options=options)(keys, run_hparams)
 
@@ -264,7 +271,7 @@ def train(
     num_runs = len(settings) * seeds
     run_hparams = jax.tree.map(lambda x: jnp.repeat(x, seeds), stack_hparams(settings))
     keys = _run_keys(seed, seeds, len(settings))
-    state = _init_runs(agent, keys, run_hparams)
+    state = init_runs(agent, keys, run_hparams)
     first_chunk, history = 0, []
     if resume is not None:
         _check_resume_layout(resume, chunks, logs_per_chunk)

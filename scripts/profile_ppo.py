@@ -23,6 +23,7 @@ import jaxrl
 from jaxrl import agents
 from jaxrl.agents.ppo import PPOConfig
 from jaxrl.core import actor_critic
+from jaxrl.train import init_runs
 
 CONFIG = dict(num_envs=5, rollout_len=100, num_epochs=5, num_minibatches=5, hidden=(64, 64), activation="tanh")
 HPARAMS = dict(learning_rate=7.5e-4, max_grad_norm=0.5, gamma=0.99, gae_lambda=0.95, clip_eps=0.2,
@@ -84,7 +85,8 @@ def main() -> None:
     print(f"{'seeds':>5s} {'rollout ms':>11s} {'train_step ms':>14s} {'update share':>13s} {'env steps/s':>12s} "
           f"{'update GFLOP/s':>15s} {'matmul ceiling GFLOP/s':>23s}")
     for seeds in args.seeds:
-        states = jax.vmap(agent.init, in_axes=(0, None))(jax.random.split(jax.random.key(0), seeds), hparams)
+        keys = jax.random.split(jax.random.key(0), seeds)
+        states = init_runs(agent, keys, jax.tree.map(lambda x: jnp.repeat(x[None], seeds), hparams))
         collect = jax.jit(jax.vmap(lambda s: jax.lax.scan(lambda s, _: (parts.collect(s, s.key)[0], None), s, None, UPDATES)[0]))
         train = jax.jit(jax.vmap(lambda s: jax.lax.scan(lambda s, _: agent.train_step(s), s, None, UPDATES)))
         rollout = best_time(collect, states) / UPDATES
