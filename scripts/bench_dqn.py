@@ -26,7 +26,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench_ppo import REJAX_CHILD, SB3_CHILD, ensure_venv, jaxrl_rows, print_sb3_ratios, print_table, run_child
+from bench_ppo import REJAX_CHILD, SB3_CHILD, ensure_venv, jaxrl_rows, print_ratios, print_table, run_child
 
 EXPLORATION_FRACTION = 0.5
 CONFIG = dict(num_envs=10, buffer_capacity=50_000, batch_size=100, learning_starts=5_000, train_freq=1,
@@ -71,16 +71,7 @@ def main() -> None:
         rows.append(("Stable-Baselines3", args.sb3_seeds, run_child(sb3, SB3_CHILD, "DQN", args.sb3_seeds, args.steps, json.dumps(SB3_KWARGS), "CartPole-v1", 10)))
 
     print_table(f"DQN CartPole-v1, {args.steps:,} env steps per seed, rejax hyperparameters", rows)
-    for s in args.seeds:
-        ours = next(r for n, s2, r in rows if n == "jaxrl" and s2 == s)
-        rejax_rows = [r for n, s2, r in rows if n.startswith("rejax") and s2 == s]
-        if rejax_rows:
-            best = max(rejax_rows, key=lambda r: r["steps"] / r["train"])
-            ratio = (ours["steps"] / ours["train"]) / (best["steps"] / best["train"])
-            print(f"jaxrl / best rejax env steps/s, {s} seed(s): {ratio:.2f}x (goal >= 10x)")
-    sb3_row = next((r for n, s, r in rows if n == "Stable-Baselines3"), None)
-    if sb3_row:
-        print_sb3_ratios(sb3_row, args.sb3_seeds, rows, max(args.seeds), goal=25)
+    print_ratios(rows, args.seeds, args.sb3_seeds, rejax_goal=10, sb3_goal=25)
 
 if __name__ == "__main__":
     main()

@@ -66,12 +66,14 @@ def resolve_hparams(agent_name: str, defaults: Mapping[str, float], given: Mappi
     """Defaults overridden by ``given``; unknown names and out-of-range values raise ConfigError
     (naming ``config=`` when the name is one of the agent's static ``config`` options)."""
     given = dict(given or {})
+    config_keys = {f.name for f in dataclasses.fields(config)} if dataclasses.is_dataclass(config) else set()
     for name in given:
-        if name not in defaults and dataclasses.is_dataclass(config) and name in {f.name for f in dataclasses.fields(config)}:
+        if name in defaults:
+            continue
+        if name in config_keys:
             raise ConfigError(f"{name} is a static config option of {agent_name}, not a hyperparameter: "
                               f"pass config={{{name!r}: {given[name]!r}}}")
-        if name not in defaults:
-            raise unknown_name_error(f"{agent_name} hyperparameter", name, list(defaults))
+        raise unknown_name_error(f"{agent_name} hyperparameter", name, list(defaults))
     resolved = {**defaults, **given}
     for name, value in resolved.items():
         try:

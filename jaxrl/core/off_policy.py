@@ -96,12 +96,17 @@ def masked(ready: jax.Array, new: Any, old: Any) -> Any:
     return jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, old)
 
 
+def _env_totals(metrics: dict) -> dict:
+    """Env metrics stacked over steps: counts and returns summed, ``epsilon``-like rates averaged."""
+    return {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
+
+
 def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array) -> tuple[Any, dict]:
-    """``train_freq`` env steps: counts and returns summed, ``epsilon``-like rates averaged."""
+    """``train_freq`` env steps, their metrics totalled."""
     if config.train_freq == 1:
         return env_step(state, key)
     state, metrics = jax.lax.scan(env_step, state, jax.random.split(key, config.train_freq))
-    return state, {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
+    return state, _env_totals(metrics)
 
 
 def _repeat(step: StepFn, times: int, state: Any, key: jax.Array) -> tuple[Any, dict]:
@@ -137,8 +142,7 @@ def make_train_step(config: ReplayConfig, env_step: StepFn, learn: StepFn,
         else:
             round_keys = (jax.random.split(collect_key, rounds), jax.random.split(learn_key, rounds))
             state, (metrics, learn_metrics) = jax.lax.scan(one_round, state, round_keys)
-            metrics = {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
-            learn_metrics = jax.tree.map(jnp.mean, learn_metrics)
+            metrics, learn_metrics = _env_totals(metrics), jax.tree.map(jnp.mean, learn_metrics)
         if then is not None:
             state, then_metrics = _repeat(then, config.gradient_steps, state, jax.random.fold_in(learn_key, rounds))
             learn_metrics = {**learn_metrics, **then_metrics}
