@@ -110,11 +110,12 @@ def ensure_venv(path: Path, packages: list[str]) -> Path:
     return python
 
 
-def run_child(python: str | Path, code: str, *args: str, extra_env: dict[str, str] | None = None) -> dict:
+def run_child(python: str | Path, code: str, *args: str, extra_env: dict[str, str] | None = None,
+              timeout: float = 3600) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("XLA_FLAGS", "JAXRL_"))}
     env.update(extra_env or {})
     out = subprocess.run([str(python), "-c", textwrap.dedent(code), *map(str, args)],
-                         capture_output=True, text=True, env=env, timeout=3600)
+                         capture_output=True, text=True, env=env, timeout=timeout)
     if out.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

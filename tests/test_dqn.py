@@ -205,6 +205,21 @@ def test_minatar_cnn_dqn_runs():
     assert np.all(np.isfinite(result.metrics["td_error"]))
 
 
+def test_mlp_torso_flattens_image_frames():
+    """torso="mlp" on MinAtar frames (as rejax's DQN runs them): the first layer sees the whole
+    10x10x4 frame, and Q has one value per action for a batch of frames or for one frame."""
+    config = {"num_envs": 4, "buffer_capacity": 400, "batch_size": 8, "learning_starts": 40, "hidden": (16,), "torso": "mlp"}
+    result = jaxrl.train("dqn", "Breakout-MinAtar", seeds=1, steps=160, config=config, progress=False)
+    params = jax.tree.map(lambda x: x[0], result.final_state.params)
+    torso = [x.shape for p, x in jax.tree_util.tree_leaves_with_path(params) if "MLP_0" in jax.tree_util.keystr(p)
+             and "kernel" in jax.tree_util.keystr(p)]
+    assert torso == [(10 * 10 * 4, 16)], torso
+    q = dqn.q_function(result.agent)
+    frames = jnp.zeros((5, 10, 10, 4))
+    assert q(params, frames).shape == (5, 3) and q(params, frames[0]).shape == (3,)
+    assert np.all(np.isfinite(result.metrics["td_error"]))
+
+
 def test_tabular_count_bonus_adds_beta_over_sqrt_visits():
     """Tabular agents share the bonus: on the constant-reward probe (one state, reward 1, every
     visit terminal), Q-learning with alpha 1 ends at Q = 1 + beta / sqrt(visits)."""

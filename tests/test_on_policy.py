@@ -257,3 +257,13 @@ def test_minatar_cnn_torso_trains_on_breakout():
     paths = [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(result.final_state.params.network)]
     assert any("PatchConv" in path for path in paths), paths
     assert np.all(np.isfinite(result.metrics["entropy"]))
+
+
+def test_mlp_torso_flattens_image_frames():
+    """torso="mlp" on MinAtar frames: actor and critic each see the whole 10x10x4 frame."""
+    config = {"num_envs": 4, "rollout_len": 8, "num_minibatches": 2, "num_epochs": 1, "hidden": (16,), "torso": "mlp"}
+    result = jaxrl.train("ppo", "Breakout-MinAtar", seeds=1, steps=4 * 8 * 2, config=config, progress=False)
+    leaves = jax.tree_util.tree_leaves_with_path(result.final_state.params.network)
+    first = [x.shape[1:] for p, x in leaves if "MLP_" in jax.tree_util.keystr(p) and "Dense_0']['kernel" in jax.tree_util.keystr(p)]
+    assert first == [(10 * 10 * 4, 16)] * 2, first
+    assert np.all(np.isfinite(result.metrics["entropy"]))

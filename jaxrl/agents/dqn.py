@@ -159,7 +159,7 @@ def _q_network(env: Any, env_params: Any, config: DQNConfig) -> tuple[QNetwork, 
     input_shape = (categories,) if categories is not None else tuple(obs_space.shape)
     torso = config.torso if config.torso != "auto" else ("cnn" if len(input_shape) == 3 else "mlp")
     network = QNetwork(env.action_space(env_params).n, tuple(int(w) for w in config.hidden), config.activation,
-                       torso, config.dueling)
+                       torso, config.dueling, obs_ndim=len(input_shape))
 
     def q_values(params: Any, obs: Any) -> jax.Array:
         x = jax.nn.one_hot(obs, categories, dtype=jnp.float32) if categories is not None else obs

@@ -152,6 +152,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         num_actions=action_space.n if discrete else None,
         action_dim=None if discrete else int(np.prod(action_space.shape)),
         log_std_init=config.log_std_init,
+        obs_ndim=len(obs_shape),
     )
     low = None if discrete else np.broadcast_to(np.asarray(action_space.low, np.float32), action_space.shape)
     high = None if discrete else np.broadcast_to(np.asarray(action_space.high, np.float32), action_space.shape)

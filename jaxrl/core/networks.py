@@ -25,14 +25,16 @@ def dense(features: int, gain: float) -> nn.Dense:
 
 
 class MLP(nn.Module):
-    """Fully connected torso; flattens everything after the batch axes it is given one obs at a time."""
+    """Fully connected torso. An observation has ``obs_ndim`` axes (3 for an image frame): they are
+    flattened into one, and any axes before them are batch axes."""
 
     hidden: Sequence[int]
     activation: str = "tanh"
+    obs_ndim: int = 1
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        x = x.reshape(x.shape[:-1] + (-1,)) if x.ndim > 1 else x
+        x = x.reshape(x.shape[: x.ndim - self.obs_ndim] + (-1,))
         for width in self.hidden:
             x = ACTIVATIONS[self.activation](dense(width, math.sqrt(2.0))(x))
         return x
@@ -88,10 +90,11 @@ class MinAtarCNN(nn.Module):
         return x
 
 
-def make_torso(kind: str, hidden: Sequence[int], activation: str) -> nn.Module:
+def make_torso(kind: str, hidden: Sequence[int], activation: str, obs_ndim: int = 1) -> nn.Module:
+    """``kind`` "cnn" (MinAtar frames) or "mlp" over observations of ``obs_ndim`` axes."""
     if kind == "cnn":
         return MinAtarCNN(hidden=tuple(hidden), activation=activation)
-    return MLP(hidden=tuple(hidden), activation=activation)
+    return MLP(hidden=tuple(hidden), activation=activation, obs_ndim=obs_ndim)
 
 
 class ActorCritic(nn.Module):
@@ -108,11 +111,13 @@ class ActorCritic(nn.Module):
     num_actions: int | None = None
     action_dim: int | None = None
     log_std_init: float = 0.0
+    obs_ndim: int = 1  # axes of one observation
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> tuple[Categorical | DiagGaussian, jax.Array]:
-        actor_torso = make_torso(self.torso, self.hidden, self.activation)
-        critic_torso = actor_torso if self.shared else make_torso(self.torso, self.hidden, self.activation)
+        torso = lambda: make_torso(self.torso, self.hidden, self.activation, self.obs_ndim)  # noqa: E731
+        actor_torso = torso()
+        critic_torso = actor_torso if self.shared else torso()
         actor_features = actor_torso(obs)
         critic_features = actor_features if self.shared else critic_torso(obs)
         value = dense(1, 1.0)(critic_features)[..., 0]
@@ -135,10 +140,11 @@ class QNetwork(nn.Module):
     activation: str = "relu"
     torso: str = "mlp"  # "mlp" | "cnn"
     dueling: bool = False
+    obs_ndim: int = 1  # axes of one observation
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
-        features = make_torso(self.torso, self.hidden, self.activation)(obs)
+        features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim)(obs)
         if not self.dueling:
             return dense(self.num_actions, 1.0)(features)
         value = dense(1, 1.0)(features)
