@@ -2,14 +2,12 @@
 
     python scripts/dqn_minatar_vs_rejax.py [--steps 5000000] [--seeds 1] [--venvs DIR] [--skip jaxrl rejax]
 
-Both run the hyperparameters of ``experiments/dqn_breakout_minatar.py`` (16 envs, replay buffer
-100,000, learning after 5,000 env steps, batch 64, 4 gradient steps per 16 env steps, Adam 2.5e-4
-with gradient norm clipped at 10, Double DQN, hard target copy every 4,000 env steps, epsilon
-1.0 -> 0.1 over the first 5% of the run, gamma 0.99) on the network rejax 0.1.3's DQN is limited to:
-its ``QNetwork`` is a 64x64 MLP over the flattened 10x10x4 frame (its hidden sizes are fixed) and
-its loss is the squared error. jaxrl runs the same MLP and loss here, so the two differ only in
-their implementations; ``experiments/dqn_breakout_minatar.py`` runs jaxrl's own MinAtar setting
-(CNN torso, Huber loss).
+Both run the settings of ``experiments/dqn_breakout_minatar.py`` (16 envs, replay buffer 100,000,
+learning after 5,000 env steps, batch 64, 4 gradient steps per 16 env steps, Adam 2.5e-4 with
+gradient norm clipped at 10, Double DQN, hard target copy every 4,000 env steps, epsilon 1.0 -> 0.1
+over the first 5% of the run, gamma 0.99), whose network is the one rejax 0.1.3's DQN is limited
+to: its ``QNetwork`` is a 64x64 MLP over the flattened 10x10x4 frame (its hidden sizes are fixed)
+and its loss is the squared error. The two runs differ only in their implementations.
 
 Each library runs in a fresh process (rejax in its own venv with gymnax 0.0.9, built on first use
 under ``--venvs``). Final returns: jaxrl's greedy policy over 128 episodes (``jaxrl.evaluate``);
@@ -25,12 +23,9 @@ from pathlib import Path
 
 from bench_ppo import REJAX_CHILD, ensure_venv, run_child
 
-ENV = "Breakout-MinAtar"
-EXPLORATION_FRACTION = 0.05
-CONFIG = dict(num_envs=16, buffer_capacity=100_000, batch_size=64, learning_starts=5_000, gradient_steps=4,
-              hidden=(64, 64), activation="relu", torso="mlp", double=True, dueling=False, loss="mse")
-HP = dict(learning_rate=2.5e-4, gamma=0.99, max_grad_norm=10.0, epsilon=1.0, epsilon_end=0.1,
-          target_update_period=4_000, tau=1.0)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
+from dqn_breakout_minatar import ENV, EXPLORATION_FRACTION, run_settings  # noqa: E402
+
 REJAX_KWARGS = dict(env=ENV, agent="QNetwork", agent_kwargs=dict(activation="relu"), num_envs=16,
                     buffer_size=100_000, fill_buffer=5_000, batch_size=64, max_grad_norm=10.0, learning_rate=2.5e-4,
                     num_epochs=4, target_update_freq=4_000, polyak=0.0, eps_start=1.0, eps_end=0.1,
@@ -56,8 +51,7 @@ def main() -> None:
     parser.add_argument("--venvs", type=Path, default=Path.home() / ".cache" / "jaxrl-bench")
     parser.add_argument("--skip", nargs="*", default=[], choices=["jaxrl", "rejax"])
     args = parser.parse_args()
-    hparams = dict(HP, epsilon_decay_duration=max(1, int(EXPLORATION_FRACTION * args.steps)))
-    config = dict(CONFIG, learning_starts=min(CONFIG["learning_starts"], max(args.steps // 4, CONFIG["batch_size"])))
+    hparams, config = run_settings(args.steps)
     rejax_kwargs = dict(REJAX_KWARGS, fill_buffer=config["learning_starts"])
 
     rows = []
