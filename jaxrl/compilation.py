@@ -27,3 +27,15 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     return path
+
+
+# LLVM optimisation level of the training program on CPU (None: XLA's default). Measured by
+# scripts/bench_compile.py; see BENCHMARKS.md, "Compile time".
+TRAIN_PROGRAM_LLVM_LEVEL: int | None = None
+
+
+def cpu_compiler_options(llvm_level: int | None) -> dict[str, int] | None:
+    """XLA options that set the CPU backend's LLVM optimisation level; None (the defaults) elsewhere."""
+    if llvm_level is None or jax.default_backend() != "cpu":
+        return None
+    return {"xla_backend_optimization_level": llvm_level}

@@ -21,6 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrl import agents as agents_lib
+from jaxrl import compilation
+from jaxrl.compilation import cpu_compiler_options
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import ConfigError, resolve_hparams, stack_hparams
 from jaxrl.core.rollout import SUMMED_METRICS
@@ -130,35 +132,61 @@ def _largest_divisor_at_most(n: int, bound: int) -> int:
     return max(d for d in range(1, max(1, min(n, bound)) + 1) if n % d == 0)
 
 
-def _run_keys(seed: int, num_seeds: int, num_settings: int) -> jax.Array:
-    """Seed ``i``'s key is the same whatever the number of seeds or settings."""
+def _run_keys(seed: jax.Array, num_seeds: int, num_settings: int) -> jax.Array:
+    """Seed ``i``'s key is the same whatever the number of seeds or settings (traced: no compile of its own)."""
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(num_seeds))
     return jnp.tile(keys, num_settings)
 
 
-def init_runs(agent: Agent, keys: jax.Array, run_hparams: dict) -> Any:
-    """Every run's initial state, one run after another (``lax.map``, not ``vmap``).
+def _run_sharding(num_runs: int) -> jax.sharding.Sharding | None:
+    """The run axis split over as many devices as divide it evenly (6 runs on 4 devices: 3); None for one."""
+    devices = jax.devices()[: _largest_divisor_at_most(num_runs, len(jax.devices()))]
+    if len(devices) < 2:
+        return None
+    mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs"))
+
+
+def _shard_runs(tree: Any, num_runs: int) -> Any:
+    """Place a state whose leaves lead with the run axis on ``_run_sharding(num_runs)``.
+
+    Through host memory: resharding device arrays compiles a slicing program per leaf shape
+    (0.5 s for PPO's state), slicing host arrays compiles nothing.
+    """
+    sharding = _run_sharding(num_runs)
+    return tree if sharding is None else jax.device_put(jax.device_get(tree), sharding)
+
+
+def _run_init(agent: Agent, to_keys: Callable[[jax.Array], jax.Array], key_source: jax.Array, run_hparams: dict) -> Any:
+    """Compile and run the init program: ``to_keys(key_source)`` gives one key per run, then each
+    run's ``agent.init`` runs one after another (``lax.map``, not ``vmap``).
 
     A vmapped init batches the orthogonal initialisers' QR factorisations, and jaxlib's CPU
     LAPACK kernel spreads a batch over XLA's intra-op thread pool and waits for it from a thread
     of that same pool: when as many QR kernels run at once as the pool has threads, every thread
     waits and the process hangs (reproduced here on 2 cores: within 3,000 executions of PPO's
-    16-seed init; none in 8,000 with ``lax.map``, whose QRs are single matrices). The program
-    runs once, in milliseconds, so on CPU it is also compiled without LLVM optimisation, which
-    cuts its compile from seconds to about one.
+    16-seed init; none in 8,000 with ``lax.map``, whose QRs are single matrices). For the same
+    reason it runs on one device: partitioned over two, both pool threads run a QR and wait on
+    each other (SAC's 16-seed init hung so). The program runs once, in milliseconds, so on CPU it
+    is also compiled without LLVM optimisation, which cuts its compile from seconds to about one.
     """
-    lowered = jax.jit(lambda k, h: jax.lax.map(lambda run: agent.init(*run), (k, h))).lower(keys, run_hparams)
-    options = {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
-    return lowered.compile(compiler_options=options)(keys, run_hparams)
+    def init_all(key_source: jax.Array, run_hparams: dict) -> Any:
+        return jax.lax.map(lambda run: agent.init(*run), (to_keys(key_source), run_hparams))
+
+    lowered = jax.jit(init_all).lower(key_source, run_hparams)
+    return lowered.compile(compiler_options=cpu_compiler_options(0))(key_source, run_hparams)
 
 
-def _shard_runs(tree: Any, num_runs: int) -> Any:
-    """Shard the run axis over as many devices as divide it evenly (6 runs on 4 devices: 3)."""
-    devices = jax.devices()[: _largest_divisor_at_most(num_runs, len(jax.devices()))]
-    if len(devices) < 2:
-        return tree
-    mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
-    return jax.device_put(tree, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
+def init_runs(agent: Agent, keys: jax.Array, run_hparams: dict) -> Any:
+    """Every run's initial state from one key and one hyperparameter setting per run."""
+    return _run_init(agent, lambda k: k, keys, run_hparams)
+
+
+def _initial_states(agent: Agent, seed: int, num_seeds: int, run_hparams: dict) -> Any:
+    """``init_runs`` with the keys derived inside the program: one compile instead of several."""
+    num_settings = len(next(iter(run_hparams.values()))) // num_seeds
+    to_keys = lambda s: _run_keys(s, num_seeds, num_settings)  # noqa: E731
+    return _run_init(agent, to_keys, np.uint32(seed % 2**32), run_hparams)
 
 
 def _make_chunk_fn(agent: Agent, updates_per_log: int, logs: int) -> Callable[[Any], tuple[Any, dict]]:
@@ -269,9 +297,8 @@ def train(
     if "total_steps" in agent.default_hparams:  # schedules over the whole run (e.g. anneal_lr)
         settings = [{**s, "total_steps": s["total_steps"] or float(total_steps)} for s in settings]
     num_runs = len(settings) * seeds
-    run_hparams = jax.tree.map(lambda x: jnp.repeat(x, seeds), stack_hparams(settings))
-    keys = _run_keys(seed, seeds, len(settings))
-    state = init_runs(agent, keys, run_hparams)
+    run_hparams = jax.tree.map(lambda x: np.repeat(x, seeds), stack_hparams(settings))
+    state = _initial_states(agent, seed, seeds, run_hparams)
     first_chunk, history = 0, []
     if resume is not None:
         _check_resume_layout(resume, chunks, logs_per_chunk)
@@ -281,7 +308,7 @@ def train(
 
     chunk_fn = _make_chunk_fn(agent, updates_per_log, logs_per_chunk)
     compile_start = time.perf_counter()
-    compiled = chunk_fn.lower(state).compile()
+    compiled = chunk_fn.lower(state).compile(compiler_options=cpu_compiler_options(compilation.TRAIN_PROGRAM_LLVM_LEVEL))
     compile_seconds = time.perf_counter() - compile_start
 
     has_success = success_fn(agent.env) is not None

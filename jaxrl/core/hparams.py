@@ -11,7 +11,6 @@ import difflib
 import math
 from typing import Any, Callable, Mapping
 
-import jax.numpy as jnp
 import numpy as np
 
 
@@ -89,10 +88,10 @@ def resolve_hparams(agent_name: str, defaults: Mapping[str, float], given: Mappi
     return resolved
 
 
-def stack_hparams(settings: list[dict[str, float]]) -> dict[str, jnp.ndarray]:
-    """A list of resolved settings as one pytree of float32 arrays with a leading settings axis."""
+def stack_hparams(settings: list[dict[str, float]]) -> dict[str, np.ndarray]:
+    """A list of resolved settings as one pytree of float32 host arrays with a leading settings axis."""
     names = list(settings[0])
-    return {n: jnp.asarray(np.array([s[n] for s in settings], np.float32)) for n in names}
+    return {n: np.array([s[n] for s in settings], np.float32) for n in names}
 
 
 def _coerce(value: Any, target_type: type, name: str) -> Any:
