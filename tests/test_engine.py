@@ -156,3 +156,25 @@ def test_training_compiles_one_init_and_one_training_program(caplog):
     assert compiled.count("init_all") == 1 and compiled.count("run_one") == 1
     others = [name for name in compiled if name not in ("init_all", "run_one")]
     assert len(others) <= 1, f"training compiled more than its two programs: {compiled}"
+
+
+def test_training_program_llvm_level_is_a_setting(monkeypatch):
+    # init compiles without LLVM optimisation; the training program at compilation.TRAIN_PROGRAM_LLVM_LEVEL
+    import importlib
+
+    from jaxrl import compilation
+
+    engine = importlib.import_module("jaxrl.train")
+    levels = []
+
+    def recording(level):
+        levels.append(level)
+        return compilation.cpu_compiler_options(level)
+
+    monkeypatch.setattr(engine, "cpu_compiler_options", recording)
+    monkeypatch.setattr(compilation, "TRAIN_PROGRAM_LLVM_LEVEL", 2)
+    result = jaxrl.train("q_learning", "FrozenLake-v1", seeds=2, steps=500, progress=False)
+    assert levels == [0, 2]
+    assert np.isfinite(np.asarray(result.final_state.params)).all()
+    assert compilation.cpu_compiler_options(2) == {"xla_backend_optimization_level": 2}
+    assert compilation.cpu_compiler_options(None) is None
