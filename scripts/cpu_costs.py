@@ -20,7 +20,6 @@ Run it alone on the machine (it times things).
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any, Callable
 
 import jaxrl  # noqa: F401  (one CPU device per core)
@@ -28,19 +27,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
+from profile_ppo import best_time
 
 LOOP = 2_000
 
 
 def best_seconds(fn: Callable, *args: Any, repeats: int) -> float:
-    compiled = jax.jit(fn).lower(*args).compile()
-    jax.block_until_ready(compiled(*args))
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(*args))
-        best = min(best, time.perf_counter() - start)
-    return best
+    """Best wall time of the compiled ``fn`` (compile and a first call excluded)."""
+    return best_time(jax.jit(fn).lower(*args).compile(), *args, repeats=repeats)
 
 
 def dispatch_loop(n: int) -> Callable:
