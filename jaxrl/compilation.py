@@ -30,7 +30,7 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path
 
 
 # LLVM optimisation level of the training program on CPU (None: XLA's default). Measured by
-# scripts/bench_compile.py; see BENCHMARKS.md, "Compile time".
+# scripts/bench_compile.py; see BENCHMARKS.md, "Session 12".
 TRAIN_PROGRAM_LLVM_LEVEL: int | None = None
 
 

@@ -138,23 +138,18 @@ def _run_keys(seed: jax.Array, num_seeds: int, num_settings: int) -> jax.Array:
     return jnp.tile(keys, num_settings)
 
 
-def _run_sharding(num_runs: int) -> jax.sharding.Sharding | None:
-    """The run axis split over as many devices as divide it evenly (6 runs on 4 devices: 3); None for one."""
-    devices = jax.devices()[: _largest_divisor_at_most(num_runs, len(jax.devices()))]
-    if len(devices) < 2:
-        return None
-    mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
-    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs"))
-
-
 def _shard_runs(tree: Any, num_runs: int) -> Any:
-    """Place a state whose leaves lead with the run axis on ``_run_sharding(num_runs)``.
+    """Shard the run axis over as many devices as divide it evenly (6 runs on 4 devices: 3).
 
     Through host memory: resharding device arrays compiles a slicing program per leaf shape
-    (0.5 s for PPO's state), slicing host arrays compiles nothing.
+    (0.5 s for PPO's state), slicing host arrays compiles nothing (PRNG key arrays, which have no
+    host form, still take one).
     """
-    sharding = _run_sharding(num_runs)
-    return tree if sharding is None else jax.device_put(jax.device_get(tree), sharding)
+    devices = jax.devices()[: _largest_divisor_at_most(num_runs, len(jax.devices()))]
+    if len(devices) < 2:
+        return tree
+    mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
+    return jax.device_put(jax.device_get(tree), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
 
 
 def _run_init(agent: Agent, to_keys: Callable[[jax.Array], jax.Array], key_source: jax.Array, run_hparams: dict) -> Any:

@@ -154,8 +154,9 @@ def test_training_compiles_one_init_and_one_training_program(caplog):
     compiled = [r.getMessage().split("of jit(")[1].split(")")[0] for r in caplog.records
                 if r.getMessage().startswith("Finished XLA compilation of jit(")]
     assert compiled.count("init_all") == 1 and compiled.count("run_one") == 1
+    # with several devices, the state's PRNG keys (no host form) are resliced by one program
     others = [name for name in compiled if name not in ("init_all", "run_one")]
-    assert len(others) <= 1, f"training compiled more than its two programs: {compiled}"
+    assert others in ([], ["_multi_slice"]), f"training compiled more than its two programs: {compiled}"
 
 
 def test_training_program_llvm_level_is_a_setting(monkeypatch):
