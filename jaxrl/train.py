@@ -177,10 +177,11 @@ def init_runs(agent: Agent, keys: jax.Array, run_hparams: dict) -> Any:
     return _run_init(agent, lambda k: k, keys, run_hparams)
 
 
-def _initial_states(agent: Agent, seed: int, num_seeds: int, run_hparams: dict) -> Any:
-    """``init_runs`` with the keys derived inside the program: one compile instead of several."""
-    num_settings = len(next(iter(run_hparams.values()))) // num_seeds
-    to_keys = lambda s: _run_keys(s, num_seeds, num_settings)  # noqa: E731
+def _initial_states(agent: Agent, seed: int, num_seeds: int, settings: list[dict[str, float]]) -> Any:
+    """Every run's initial state (``num_seeds`` runs per setting, settings outermost), the keys
+    derived inside the init program: one compile instead of several."""
+    run_hparams = jax.tree.map(lambda x: np.repeat(x, num_seeds), stack_hparams(settings))
+    to_keys = lambda s: _run_keys(s, num_seeds, len(settings))  # noqa: E731
     return _run_init(agent, to_keys, np.uint32(seed % 2**32), run_hparams)
 
 
@@ -292,8 +293,7 @@ def train(
     if "total_steps" in agent.default_hparams:  # schedules over the whole run (e.g. anneal_lr)
         settings = [{**s, "total_steps": s["total_steps"] or float(total_steps)} for s in settings]
     num_runs = len(settings) * seeds
-    run_hparams = jax.tree.map(lambda x: np.repeat(x, seeds), stack_hparams(settings))
-    state = _initial_states(agent, seed, seeds, run_hparams)
+    state = _initial_states(agent, seed, seeds, settings)
     first_chunk, history = 0, []
     if resume is not None:
         _check_resume_layout(resume, chunks, logs_per_chunk)

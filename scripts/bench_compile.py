@@ -40,7 +40,7 @@ import jax, numpy as np
 import jaxrl
 from jaxrl import agents
 from jaxrl.compilation import cpu_compiler_options
-from jaxrl.core.hparams import resolve_hparams, stack_hparams
+from jaxrl.core.hparams import resolve_hparams
 engine = importlib.import_module("jaxrl.train")
 algo, env, config, hparams, seeds, steps = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 levels, rounds = sys.argv[7].split(","), int(sys.argv[8])
@@ -48,10 +48,9 @@ agent = agents.make(algo, env, config=config)
 setting = resolve_hparams(agent.name, agent.default_hparams, hparams, agent.config)
 if "total_steps" in setting:
     setting["total_steps"] = float(steps)
-run_hparams = jax.tree.map(lambda x: np.repeat(x, seeds), stack_hparams([setting]))
 updates = max(1, steps // agent.steps_per_update)
 chunk = engine._make_chunk_fn(agent, updates, 1)  # one chunk: `steps` env steps per seed
-state = engine._shard_runs(engine._initial_states(agent, 0, seeds, run_hparams), seeds)
+state = engine._shard_runs(engine._initial_states(agent, 0, seeds, [setting]), seeds)
 programs, compile_s = {}, {}
 for level in levels:
     start = time.perf_counter()
