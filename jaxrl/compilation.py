@@ -12,6 +12,8 @@ from pathlib import Path
 
 import jax
 
+from jaxrl.core.hparams import ConfigError
+
 
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -36,6 +38,9 @@ TRAIN_PROGRAM_LLVM_LEVEL: int | None = None
 
 def cpu_compiler_options(llvm_level: int | None) -> dict[str, int] | None:
     """XLA options that set the CPU backend's LLVM optimisation level; None (the defaults) elsewhere."""
+    if llvm_level is not None and llvm_level not in (0, 1, 2, 3):
+        raise ConfigError(f"LLVM optimisation level {llvm_level!r} is not one of 0, 1, 2, 3; "
+                          "set jaxrl.compilation.TRAIN_PROGRAM_LLVM_LEVEL to one of them, or None for XLA's default")
     if llvm_level is None or jax.default_backend() != "cpu":
         return None
     return {"xla_backend_optimization_level": llvm_level}

@@ -276,6 +276,7 @@ def train(
         raise ConfigError(f"steps={steps} is fewer than one train_step ({agent.steps_per_update} env steps per seed)")
     if num_chunks < 1:
         raise ConfigError(f"num_chunks={num_chunks} must be >= 1")
+    train_compiler_options = cpu_compiler_options(compilation.TRAIN_PROGRAM_LLVM_LEVEL)
     seeds, steps = int(seeds), int(steps)
 
     # Units: a train_step advances every seed by steps_per_update env steps.
@@ -303,7 +304,7 @@ def train(
 
     chunk_fn = _make_chunk_fn(agent, updates_per_log, logs_per_chunk)
     compile_start = time.perf_counter()
-    compiled = chunk_fn.lower(state).compile(compiler_options=cpu_compiler_options(compilation.TRAIN_PROGRAM_LLVM_LEVEL))
+    compiled = chunk_fn.lower(state).compile(compiler_options=train_compiler_options)
     compile_seconds = time.perf_counter() - compile_start
 
     has_success = success_fn(agent.env) is not None

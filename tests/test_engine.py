@@ -175,7 +175,19 @@ def test_training_program_llvm_level_is_a_setting(monkeypatch):
     monkeypatch.setattr(engine, "cpu_compiler_options", recording)
     monkeypatch.setattr(compilation, "TRAIN_PROGRAM_LLVM_LEVEL", 2)
     result = jaxrl.train("q_learning", "FrozenLake-v1", seeds=2, steps=500, progress=False)
-    assert levels == [0, 2]
+    assert levels == [2, 0]  # the training program's level is checked first, before anything compiles
     assert np.isfinite(np.asarray(result.final_state.params)).all()
     assert compilation.cpu_compiler_options(2) == {"xla_backend_optimization_level": 2}
     assert compilation.cpu_compiler_options(None) is None
+
+
+def test_bad_llvm_level_fails_before_anything_compiles(monkeypatch):
+    import importlib
+
+    from jaxrl import compilation
+
+    engine = importlib.import_module("jaxrl.train")
+    monkeypatch.setattr(engine, "_run_init", lambda *a, **k: pytest.fail("compiled before validating the level"))
+    monkeypatch.setattr(compilation, "TRAIN_PROGRAM_LLVM_LEVEL", 5)
+    with pytest.raises(jaxrl.ConfigError, match="TRAIN_PROGRAM_LLVM_LEVEL to one of them"):
+        jaxrl.train("q_learning", "FrozenLake-v1", steps=500, progress=False)
