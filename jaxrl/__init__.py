@@ -13,7 +13,7 @@ split_cpu_into_devices()  # before gymnax's import initialises JAX's backends; s
 from jaxrl import agents  # noqa: E402
 from jaxrl.compilation import enable_compilation_cache  # noqa: E402
 from jaxrl.core.agent import Agent  # noqa: E402
-from jaxrl.core.hparams import ConfigError  # noqa: E402
+from jaxrl.errors import ConfigError  # noqa: E402
 from jaxrl.envs import list_envs, make_env, register_env  # noqa: E402
 from jaxrl.evaluate import EvalResult, evaluate  # noqa: E402
 from jaxrl.io.run_dir import LoadedRun, load  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
-from jaxrl.core.hparams import ConfigError
+from jaxrl.errors import ConfigError
 from jaxrl.stats import format_table
 
 
@@ -47,7 +47,7 @@ def _literal(value: str) -> Any:
 def split_settings(algo: str, assignments: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Route each --set KEY=VALUE to the static config or to the hyperparameters, by name."""
     from jaxrl.agents import spec
-    from jaxrl.core.hparams import unknown_name_error
+    from jaxrl.errors import unknown_name_error
     import dataclasses
 
     algorithm = spec(algo)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jax
 
-from jaxrl.core.hparams import ConfigError
+from jaxrl.errors import ConfigError
 
 
 def default_cache_dir() -> Path:

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import ConfigError
+from jaxrl.errors import ConfigError
 from jaxrl.core.rollout import VecEnv
 from jaxrl.envs.wrappers import success_fn
 

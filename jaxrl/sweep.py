@@ -20,7 +20,8 @@ import numpy as np
 
 from jaxrl import agents as agents_lib
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import ConfigError, resolve_hparams, unknown_name_error
+from jaxrl.core.hparams import resolve_hparams
+from jaxrl.errors import ConfigError, unknown_name_error
 from jaxrl.stats import format_table, mean_ci
 
 SWEEP_JSON = "sweep.json"

@@ -24,7 +24,8 @@ from jaxrl import agents as agents_lib
 from jaxrl import compilation
 from jaxrl.compilation import cpu_compiler_options
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import ConfigError, resolve_hparams, stack_hparams
+from jaxrl.core.hparams import resolve_hparams, stack_hparams
+from jaxrl.errors import ConfigError
 from jaxrl.core.rollout import SUMMED_METRICS
 from jaxrl.envs.wrappers import success_fn
 

@@ -18,7 +18,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from jaxrl import agents as agents_lib
-from jaxrl.core.hparams import ConfigError, resolve_hparams
+from jaxrl.core.hparams import resolve_hparams
+from jaxrl.errors import ConfigError
 from jaxrl.stats import mean_ci
 from jaxrl.sweep import Distribution, LogUniform, random_settings
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from jaxrl.agents import ddpg, dqn, pg, ppo, sac, tabular
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import unknown_name_error
+from jaxrl.errors import unknown_name_error
 from jaxrl.envs import make_env
 
 

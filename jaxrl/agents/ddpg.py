@@ -26,7 +26,8 @@ import jax.numpy as jnp
 from jaxrl.core import continuous, exploration
 from jaxrl.core.agent import Agent
 from jaxrl.core.continuous import Batch, ContinuousConfig, ContinuousState
-from jaxrl.core.hparams import ConfigError, resolve_config
+from jaxrl.core.hparams import resolve_config
+from jaxrl.errors import ConfigError
 from jaxrl.core.networks import DeterministicActor
 
 

@@ -31,7 +31,8 @@ from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core import off_policy
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
 from jaxrl.core.off_policy import ReplayConfig, Transition
-from jaxrl.core.hparams import ConfigError, resolve_config
+from jaxrl.core.hparams import resolve_config
+from jaxrl.errors import ConfigError
 from jaxrl.core.networks import QNetwork
 from jaxrl.core.rollout import VecEnv, episode_metrics
 from jaxrl.core.targets import (

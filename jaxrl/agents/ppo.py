@@ -17,7 +17,8 @@ import jax.numpy as jnp
 from jaxrl.core import actor_critic
 from jaxrl.core.actor_critic import ActorCriticConfig
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import ConfigError, resolve_config
+from jaxrl.core.hparams import resolve_config
+from jaxrl.errors import ConfigError
 from jaxrl.core.returns import gae
 
 

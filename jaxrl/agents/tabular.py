@@ -29,7 +29,8 @@ from flax import struct
 
 from jaxrl.core import exploration
 from jaxrl.core.agent import Agent, describe_space, is_discrete
-from jaxrl.core.hparams import ConfigError, resolve_config
+from jaxrl.core.hparams import resolve_config
+from jaxrl.errors import ConfigError
 from jaxrl.core.rollout import VecEnv, episode_metrics
 from jaxrl.core.targets import q_learning_target
 

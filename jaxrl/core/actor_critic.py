@@ -16,7 +16,7 @@ from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl.core.agent import Agent, describe_space
-from jaxrl.core.hparams import ConfigError
+from jaxrl.errors import ConfigError
 from jaxrl.core.networks import ACTIVATIONS, ActorCritic
 from jaxrl.core.normalization import RewardNormalizer, RunningStats
 from jaxrl.core.rollout import VecEnv, episode_metrics

@@ -24,7 +24,7 @@ from jaxrl.core import off_policy
 from jaxrl.core.actor_critic import make_optimizer, with_hyperparams
 from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
-from jaxrl.core.hparams import ConfigError
+from jaxrl.errors import ConfigError
 from jaxrl.core.networks import CriticEnsemble
 from jaxrl.core.off_policy import ReplayConfig, Transition
 from jaxrl.core.rollout import VecEnv, episode_metrics

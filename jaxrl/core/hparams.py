@@ -7,26 +7,12 @@ value fails in milliseconds with a message that names the problem and the fix.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-
-class ConfigError(ValueError):
-    """Invalid user input: an unknown name, a value out of range, an unsupported env."""
-
-
-def _closest(name: str, choices: list[str]) -> str:
-    matches = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-    return f" Did you mean {', '.join(repr(m) for m in matches)}?" if matches else ""
-
-
-def unknown_name_error(kind: str, name: str, choices: list[str]) -> ConfigError:
-    return ConfigError(
-        f"unknown {kind} {name!r}.{_closest(name, choices)} Valid {kind}s: {', '.join(sorted(choices))}."
-    )
+from jaxrl.errors import ConfigError, unknown_name_error
 
 
 # Range rules by hyperparameter name, shared by every agent.

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl.core.hparams import ConfigError
+from jaxrl.errors import ConfigError
 from jaxrl.core.networks import ACTIVATIONS
 
 StepFn = Callable[[Any, jax.Array], tuple[Any, dict]]  # (state, key) -> (state, metrics)

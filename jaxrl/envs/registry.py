@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import gymnax
 
-from jaxrl.core.hparams import ConfigError, unknown_name_error
+from jaxrl.errors import ConfigError, unknown_name_error
 from jaxrl.envs.probes import PROBES
 
 

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import serialization
 
-from jaxrl.core.hparams import ConfigError
+from jaxrl.errors import ConfigError
 from jaxrl.io.files import atomic_write_bytes
 
 CHECKPOINT_FILE = "checkpoint.msgpack"

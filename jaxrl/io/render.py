@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrl.core.hparams import ConfigError
+from jaxrl.errors import ConfigError
 from jaxrl.core.rollout import VecEnv
 from jaxrl.io.files import atomic_write_bytes
 

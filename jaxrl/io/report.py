@@ -164,7 +164,7 @@ def build_report(path: str | Path) -> str:
 def write_report(path: str | Path, out: str | Path | None = None, gif: bool = True, episodes: int = 2) -> Path:
     """Write ``report.html`` (or ``out``) for a run directory; first draw the learning curve and,
     where the env has a drawing and ``gif`` is set, the policy's GIF, if they are missing."""
-    from jaxrl.core.hparams import ConfigError
+    from jaxrl.errors import ConfigError
     from jaxrl.io.plots import CURVE_FILE, plot_run
     from jaxrl.io.run_dir import load, read_config
 

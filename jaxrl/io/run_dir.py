@@ -28,7 +28,8 @@ from flax import serialization
 
 from jaxrl import agents as agents_lib
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import ConfigError, stack_hparams
+from jaxrl.core.hparams import stack_hparams
+from jaxrl.errors import ConfigError
 from jaxrl.io.files import atomic_write_bytes, atomic_write_json, to_jsonable
 
 CONFIG_FILE = "config.json"
