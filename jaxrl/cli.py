@@ -47,6 +47,7 @@ def _literal(value: str) -> Any:
 def split_settings(algo: str, assignments: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Route each --set KEY=VALUE to the static config or to the hyperparameters, by name."""
     from jaxrl.agents import spec
+    from jaxrl.core.hparams import check_hparam_names
     from jaxrl.errors import unknown_name_error
     import dataclasses
 
@@ -56,10 +57,12 @@ def split_settings(algo: str, assignments: dict[str, str]) -> tuple[dict[str, An
     for key, value in assignments.items():
         if key in config_names:
             config[key] = value
-        elif key in algorithm.default_hparams:
+        elif key in algorithm.hparams_cls.names():
             hparams[key] = value
+        elif key in algorithm.hparams_cls.engine_names():
+            check_hparam_names(algorithm.hparams_cls, [key], algo)  # raises: the engine sets it
         else:
-            raise unknown_name_error(f"{algo} setting (--set)", key, config_names + list(algorithm.default_hparams))
+            raise unknown_name_error(f"{algo} setting (--set)", key, config_names + algorithm.hparams_cls.names())
     return config, hparams
 
 
@@ -238,15 +241,20 @@ def cmd_envs(args: argparse.Namespace) -> int:
 
 
 def cmd_algos(args: argparse.Namespace) -> int:
-    import dataclasses
+    """Every algorithm's static config and hyperparameters with their true defaults (one algorithm:
+    each hyperparameter's bounds and description too), read from the declarations."""
+    from jaxrl.agents import ALGORITHMS, spec
 
-    from jaxrl.agents import ALGORITHMS
-
-    for name, algorithm in ALGORITHMS.items():
+    for name in [args.algo] if args.algo else list(ALGORITHMS):
+        algorithm = spec(name)
         print(f"{name}: {algorithm.summary}")
-        config = {**{f.name: f.default for f in dataclasses.fields(algorithm.config_cls)}, **algorithm.config_defaults}
-        print(f"  config:  {', '.join(f'{k}={v}' for k, v in config.items())}")
-        print(f"  hparams: {', '.join(f'{k}={v:g}' for k, v in algorithm.default_hparams.items())}")
+        print(f"  config:  {', '.join(f'{k}={v}' for k, v in algorithm.default_config().items())}")
+        if not args.algo:
+            print(f"  hparams: {', '.join(f'{k}={v:g}' for k, v in algorithm.hparams_cls.defaults().items())}")
+            continue
+        rows = [["hyperparameter", "default", "valid", "meaning"]]
+        rows += [[k, f"{v:g}", bounds or "any", doc] for k, v, bounds, doc in algorithm.hparams_cls.describe()]
+        print(format_table(rows))
     return 0
 
 
@@ -308,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     envs = sub.add_parser("envs", help="list environment ids with their spaces")
     envs.set_defaults(func=cmd_envs)
     algos = sub.add_parser("algos", help="list algorithms with their options and defaults")
+    algos.add_argument("algo", nargs="?", help="show one algorithm's hyperparameters with their bounds and meaning")
     algos.set_defaults(func=cmd_algos)
     return parser
 

@@ -30,4 +30,6 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> None:
     """Refuse ``value`` unless it is one of ``allowed`` (a string option such as ``torso``)."""
     allowed = tuple(allowed)
     if value not in allowed:
-        raise ConfigError(f"{name}={value!r}: choose one of {', '.join(map(repr, allowed))}")
+        names = [repr(a) for a in allowed]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        raise ConfigError(f"{name}={value!r}: choose {listed}")

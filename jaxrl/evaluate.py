@@ -146,6 +146,6 @@ def _compiled_rollout(agent: Agent, episodes: int, max_steps: int) -> Any:
 
 def _run_shape(agent: Agent, params: Any) -> tuple[int, ...]:
     """Leading batch axes of ``params`` relative to one run's parameters."""
-    single = jax.eval_shape(agent.init, jax.random.key(0), dict(agent.default_hparams)).params
+    single = jax.eval_shape(agent.init, jax.random.key(0), agent.hparams()).params
     leaf, single_leaf = jax.tree.leaves(params)[0], jax.tree.leaves(single)[0]
     return tuple(np.shape(leaf)[: np.ndim(leaf) - len(single_leaf.shape)])

@@ -20,8 +20,8 @@ import numpy as np
 
 from jaxrl import agents as agents_lib
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import resolve_hparams
-from jaxrl.errors import ConfigError, unknown_name_error
+from jaxrl.core.hparams import check_hparam_names, resolve_hparams
+from jaxrl.errors import ConfigError
 from jaxrl.stats import format_table, mean_ci
 
 SWEEP_JSON = "sweep.json"
@@ -56,12 +56,12 @@ Distribution = Uniform | LogUniform
 def _check_names(agent: Agent, names: Sequence[str], flag: str) -> None:
     config_names = [f.name for f in dataclasses.fields(agent.config)] if dataclasses.is_dataclass(agent.config) else []
     for name in names:
-        if name in agent.default_hparams:
+        if name in agent.hparams_cls.names():
             continue
         if name in config_names:
             raise ConfigError(f"{name} is a static config option of {agent.name}: it fixes the program's shape, so it "
                               f"cannot vary inside one compiled sweep. Fix it with --set {name}=VALUE (config=) and run one sweep per value")
-        raise unknown_name_error(f"{agent.name} hyperparameter ({flag})", name, list(agent.default_hparams))
+    check_hparam_names(agent.hparams_cls, names, agent.name, kind=f"hyperparameter ({flag})")
 
 
 def grid_settings(agent: Agent, grid: Mapping[str, Sequence[float]], base: Mapping[str, float] | None = None) -> list[dict[str, float]]:
@@ -73,7 +73,8 @@ def grid_settings(agent: Agent, grid: Mapping[str, Sequence[float]], base: Mappi
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ConfigError(f"grid {name}: give a non-empty list of values, e.g. --grid {name}=0.1,0.5")
     combos = itertools.product(*grid.values())
-    return [resolve_hparams(agent.name, agent.default_hparams, {**dict(base or {}), **dict(zip(grid, combo))}, agent.config) for combo in combos]
+    return [resolve_hparams(agent.hparams_cls, {**dict(base or {}), **dict(zip(grid, combo))}, agent.name, type(agent.config))
+            for combo in combos]
 
 
 def random_settings(agent: Agent, ranges: Mapping[str, Distribution], samples: int, seed: int = 0,
@@ -93,7 +94,7 @@ def random_settings(agent: Agent, ranges: Mapping[str, Distribution], samples: i
             raise ConfigError(f"log-uniform range {name} needs low > 0 (got {dist.low}); use a positive low, or a uniform range")
     rng = np.random.default_rng(seed)
     columns = {name: dist.sample(rng, int(samples)) for name, dist in ranges.items()}
-    return [resolve_hparams(agent.name, agent.default_hparams, {**dict(base or {}), **{k: float(v[i]) for k, v in columns.items()}}, agent.config)
+    return [resolve_hparams(agent.hparams_cls, {**dict(base or {}), **{k: float(v[i]) for k, v in columns.items()}}, agent.name, type(agent.config))
             for i in range(int(samples))]
 
 

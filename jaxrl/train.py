@@ -178,10 +178,12 @@ def init_runs(agent: Agent, keys: jax.Array, run_hparams: dict) -> Any:
     return _run_init(agent, lambda k: k, keys, run_hparams)
 
 
-def _initial_states(agent: Agent, seed: int, num_seeds: int, settings: list[dict[str, float]]) -> Any:
+def _initial_states(agent: Agent, seed: int, num_seeds: int, settings: list[dict[str, float]], total_steps: int) -> Any:
     """Every run's initial state (``num_seeds`` runs per setting, settings outermost), the keys
-    derived inside the init program: one compile instead of several."""
-    run_hparams = jax.tree.map(lambda x: np.repeat(x, num_seeds), stack_hparams(settings))
+    derived inside the init program: one compile instead of several. The engine fills in
+    ``total_steps``, the env steps per seed the run trains (schedules over the whole run)."""
+    stacked = stack_hparams(agent.hparams_cls, settings, total_steps=float(total_steps))
+    run_hparams = jax.tree.map(lambda x: np.repeat(x, num_seeds), stacked)
     to_keys = lambda s: _run_keys(s, num_seeds, len(settings))  # noqa: E731
     return _run_init(agent, to_keys, np.uint32(seed % 2**32), run_hparams)
 
@@ -268,7 +270,7 @@ def train(
             raise ConfigError("train(algo, env): name the environment, e.g. env='FrozenLake-v1'")
         agent = agents_lib.make(algo, env, config=config, **dict(env_kwargs or {}))
     batched_settings = isinstance(hparams, (list, tuple))
-    settings = [resolve_hparams(agent.name, agent.default_hparams, h, agent.config) for h in (hparams if batched_settings else [hparams])]
+    settings = [resolve_hparams(agent.hparams_cls, h, agent.name, type(agent.config)) for h in (hparams if batched_settings else [hparams])]
     if batched_settings and not settings:
         raise ConfigError("hparams=[]: give at least one hyperparameter setting")
     if int(seeds) < 1:
@@ -292,10 +294,8 @@ def train(
     steps_per_log = updates_per_log * agent.steps_per_update
     total_steps = num_logs * steps_per_log
 
-    if "total_steps" in agent.default_hparams:  # schedules over the whole run (e.g. anneal_lr)
-        settings = [{**s, "total_steps": s["total_steps"] or float(total_steps)} for s in settings]
     num_runs = len(settings) * seeds
-    state = _initial_states(agent, seed, seeds, settings)
+    state = _initial_states(agent, seed, seeds, settings, total_steps)
     first_chunk, history = 0, []
     if resume is not None:
         _check_resume_layout(resume, chunks, logs_per_chunk)

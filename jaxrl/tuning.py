@@ -62,7 +62,7 @@ def optimize(
     done = 0
     while done < trials:
         batch = [study.ask() for _ in range(min(trials_per_batch, trials - done))]
-        settings = [resolve_hparams(agent.name, agent.default_hparams, {**dict(hparams or {}), **_suggest(t, ranges)}, agent.config) for t in batch]
+        settings = [resolve_hparams(agent.hparams_cls, {**dict(hparams or {}), **_suggest(t, ranges)}, agent.name, type(agent.config)) for t in batch]
         result = train(agent, seeds=seeds, steps=steps, hparams=settings, seed=seed, progress=progress)
         returns = evaluate(result, episodes=eval_episodes, seed=seed).returns.mean(-1)  # [trials, seeds]
         mean, half = mean_ci(returns, axis=-1)

@@ -45,12 +45,10 @@ engine = importlib.import_module("jaxrl.train")
 algo, env, config, hparams, seeds, steps = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 levels, rounds = sys.argv[7].split(","), int(sys.argv[8])
 agent = agents.make(algo, env, config=config)
-setting = resolve_hparams(agent.name, agent.default_hparams, hparams, agent.config)
-if "total_steps" in setting:
-    setting["total_steps"] = float(steps)
+setting = resolve_hparams(agent.hparams_cls, hparams, agent.name, type(agent.config))
 updates = max(1, steps // agent.steps_per_update)
 chunk = engine._make_chunk_fn(agent, updates, 1)  # one chunk: `steps` env steps per seed
-state = engine._shard_runs(engine._initial_states(agent, 0, seeds, [setting]), seeds)
+state = engine._shard_runs(engine._initial_states(agent, 0, seeds, [setting], steps), seeds)
 programs, compile_s = {}, {}
 for level in levels:
     start = time.perf_counter()

@@ -41,7 +41,6 @@ import jaxrl  # noqa: E402
 from bench_continuous import JAXRL_CONFIGS  # noqa: E402
 from bench_dqn import CONFIG as DQN_CONFIG, HP as DQN_HP  # noqa: E402
 from bench_ppo import HP as PPO_HP, PPO as PPO_CONFIG  # noqa: E402
-from jaxrl.core.hparams import resolve_hparams  # noqa: E402
 
 # rejax's env steps/s (compile excluded, evaluation off), 1 and 16 seeds, from BENCHMARKS.md
 # (the bench scripts' latest runs on this machine); override with --rejax-json.
@@ -82,7 +81,7 @@ def matmul_flops(jaxpr: Jaxpr) -> float:
 def flops_per_env_step(algo: str) -> float:
     env, config, hparams, *_ = CASES[algo]
     agent = jaxrl.agents.make(algo, env, config=config)
-    hp = {k: jnp.float32(v) for k, v in resolve_hparams(algo, agent.default_hparams, {**hparams, "total_steps": 1e5}).items()}
+    hp = agent.hparams(hparams, total_steps=1e5)
     state = jax.eval_shape(agent.init, jax.random.key(0), hp)
     jaxpr = jax.make_jaxpr(agent.train_step)(state).jaxpr
     return matmul_flops(jaxpr) / agent.steps_per_update

@@ -27,7 +27,7 @@ from jaxrl.train import init_runs
 
 CONFIG = dict(num_envs=5, rollout_len=100, num_epochs=5, num_minibatches=5, hidden=(64, 64), activation="tanh")
 HPARAMS = dict(learning_rate=7.5e-4, max_grad_norm=0.5, gamma=0.99, gae_lambda=0.95, clip_eps=0.2,
-               vf_coef=0.5, ent_coef=0.01, total_steps=1e5)
+               vf_coef=0.5, ent_coef=0.01)
 UPDATES = 20
 
 
@@ -75,7 +75,7 @@ def main() -> None:
     agent = agents.make("ppo", "CartPole-v1", config=CONFIG)
     env, env_params = jaxrl.make_env("CartPole-v1")
     parts = actor_critic.build("ppo", env, env_params, PPOConfig(**CONFIG))
-    hparams = {k: jnp.asarray(v, jnp.float32) for k, v in {**agent.default_hparams, **HPARAMS}.items()}
+    hparams = agent.hparams(HPARAMS, total_steps=1e5)
     batch = CONFIG["num_envs"] * CONFIG["rollout_len"]
     minibatch = batch // CONFIG["num_minibatches"]
     grad_steps = CONFIG["num_epochs"] * CONFIG["num_minibatches"]

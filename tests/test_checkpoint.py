@@ -89,7 +89,7 @@ def test_sigkilled_run_resumes_bit_identical(tmp_path, algo):
 def test_checkpoint_restores_every_leaf_with_its_type():
     agent = jaxrl.agents.make("ppo", "CartPole-v1", config={"num_envs": 2, "rollout_len": 16, "num_minibatches": 1})
     keys = jax.random.split(jax.random.key(0), 2)
-    hparams = jax.tree.map(lambda x: np.repeat(x, 2), stack_hparams([agent.default_hparams]))
+    hparams = jax.tree.map(lambda x: np.repeat(x, 2), stack_hparams(agent.hparams_cls, [agent.default_hparams]))
     state = init_runs(agent, keys, hparams)
     assert any(jax.typeof(x).weak_type for x in jax.tree.leaves(state))  # the case that needs care
     ckpt = checkpoint.Checkpoint.from_state(state, 1, 1, np.arange(1), {"loss": np.ones((2, 1), np.float32)})
@@ -101,7 +101,7 @@ def test_checkpoint_restores_every_leaf_with_its_type():
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     other = jaxrl.agents.make("q_learning", "FrozenLake-v1")
     with pytest.raises(jaxrl.ConfigError, match="different structure"):
-        ckpt.restore(init_runs(other, keys, jax.tree.map(lambda x: np.repeat(x, 2), stack_hparams([other.default_hparams]))))
+        ckpt.restore(init_runs(other, keys, jax.tree.map(lambda x: np.repeat(x, 2), stack_hparams(other.hparams_cls, [other.default_hparams]))))
 
 
 def test_resume_refuses_a_foreign_or_different_run(tmp_path, capsys):

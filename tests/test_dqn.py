@@ -171,7 +171,7 @@ def test_chunking_never_changes_results():
 def test_learning_starts_and_target_updates():
     config = {"num_envs": 4, "buffer_capacity": 400, "batch_size": 16, "learning_starts": 400, "hidden": (8,)}
     agent = jaxrl.agents.make("dqn", "CartPole-v1", config=config)
-    hparams = {k: jnp.asarray(v, jnp.float32) for k, v in {**agent.default_hparams, "target_update_period": 300}.items()}
+    hparams = agent.hparams({"target_update_period": 300})
     state = agent.init(jax.random.key(0), hparams)
     step = jax.jit(agent.train_step)
     first = state.params

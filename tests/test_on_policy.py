@@ -210,7 +210,8 @@ def test_ppo_chunking_never_changes_results():
 def test_anneal_lr_reaches_zero_at_the_end_of_the_run():
     result = jaxrl.train("ppo", "CartPole-v1", seeds=1, steps=1_600, config={**TINY, "anneal_lr": True},
                          hparams={"learning_rate": 1e-3}, progress=False)
-    assert result.hparams[0]["total_steps"] == 1_600  # filled in by the engine
+    assert "total_steps" not in result.hparams[0]  # not a user hyperparameter: the engine owns it
+    assert float(result.final_state.hparams.total_steps[0]) == 1_600  # filled in from steps
     # the last update ran at 1 - 1584/1600 of the initial rate
     last_lr = float(result.final_state.opt_state.hyperparams["learning_rate"][0])
     assert last_lr == pytest.approx(1e-3 * (1 - 1_584 / 1_600), rel=1e-4)

@@ -7,13 +7,11 @@ from PIL import Image
 
 import jaxrl
 from jaxrl import cli
-from jaxrl.core.hparams import stack_hparams
 from jaxrl.io import render
 
 
 def _params(agent):
-    hparams = jax.tree.map(lambda x: x[0], stack_hparams([agent.default_hparams]))
-    return agent.init(jax.random.key(0), hparams).params
+    return agent.init(jax.random.key(0), agent.hparams()).params
 
 
 @pytest.mark.parametrize(

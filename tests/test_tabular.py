@@ -8,7 +8,6 @@ import pytest
 import jaxrl
 from jaxrl.agents import tabular
 from jaxrl.core.dynamic_programming import q_policy_evaluation, q_value_iteration
-from jaxrl.core.hparams import resolve_hparams
 from jaxrl.envs import probes
 from jaxrl.envs.tabular_env import TabularEnv, table_from_outcomes
 
@@ -27,8 +26,7 @@ def _chain_env(max_steps=100):
 def _one_step(rule, env, hparams, q=Q0, action=None, planning_steps=0):
     config = {"planning_steps": planning_steps} if rule == "dyna_q" else {}
     agent = tabular.make(env, env.default_params, config, rule=rule)
-    hp = {k: jnp.float32(v) for k, v in resolve_hparams(rule, agent.default_hparams, hparams).items()}
-    state = agent.init(jax.random.key(3), hp).replace(params=jnp.asarray(q))
+    state = agent.init(jax.random.key(3), agent.hparams(hparams)).replace(params=jnp.asarray(q))
     if action is not None:
         state = state.replace(action=jnp.array([action], jnp.int32))
     new_state, metrics = jax.jit(agent.train_step)(state)
@@ -81,7 +79,7 @@ def test_termination_zeroes_the_bootstrap_and_truncation_does_not():
     # From s1, a0 terminates with r=5: target is 5 exactly (no bootstrap).
     env = _chain_env()
     agent = tabular.make(env, env.default_params, rule="q_learning")
-    hp = {k: jnp.float32(v) for k, v in resolve_hparams("q_learning", agent.default_hparams, {"learning_rate": 1.0, "gamma": 0.9, "epsilon": 0.0}).items()}
+    hp = agent.hparams({"learning_rate": 1.0, "gamma": 0.9, "epsilon": 0.0})
     state = agent.init(jax.random.key(0), hp)
     q = jnp.array([[0.0, 0.0], [7.0, 1.0]])
     state = state.replace(params=q, obs=jnp.array([1]), env_state=state.env_state.replace(env_state=state.env_state.env_state.replace(position=jnp.array([1]))))

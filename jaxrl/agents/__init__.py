@@ -1,4 +1,9 @@
-"""Agents by name. ``make(algo, env, ...)`` builds any of them on any compatible env."""
+"""Agents by name. ``make(algo, env, ...)`` builds any of them on any compatible env.
+
+The registry is the one place a named variant is declared: its family's ``make``, config class
+and hyperparameter class, and the config defaults that make it that variant (double_dqn's
+``double=True``, td3's twin critics and delay, dyna_q's planning steps).
+"""
 
 from __future__ import annotations
 
@@ -7,32 +12,44 @@ from typing import Any, Callable
 
 from jaxrl.agents import ddpg, dqn, pg, ppo, sac, tabular
 from jaxrl.core.agent import Agent
-from jaxrl.errors import unknown_name_error
+from jaxrl.core.hparams import HParams, resolve_config
 from jaxrl.envs import make_env
+from jaxrl.errors import unknown_name_error
 
 
 @dataclasses.dataclass(frozen=True)
 class AlgorithmSpec:
-    make: Callable[..., Agent]  # (env, env_params, config) -> Agent
+    make: Callable[..., Agent]  # (env, env_params, config, *, name) -> Agent
     config_cls: type
-    default_hparams: dict[str, float]
+    hparams_cls: type[HParams]
     summary: str
-    config_defaults: dict[str, Any] = dataclasses.field(default_factory=dict)  # a named variant's (td3, double_dqn)
+    config_defaults: dict[str, Any] = dataclasses.field(default_factory=dict)  # what makes a named variant
 
+    def default_config(self) -> dict[str, Any]:
+        """This algorithm's full static config by default (the variant's defaults applied)."""
+        return {**{f.name: f.default for f in dataclasses.fields(self.config_cls)}, **self.config_defaults}
+
+
+_TABULAR = (tabular.make, tabular.TabularConfig, tabular.TabularHParams)
+_DQN = (dqn.make, dqn.DQNConfig, dqn.DQNHParams)
+_DDPG = (ddpg.make, ddpg.DDPGConfig, ddpg.DDPGHParams)
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
-    "q_learning": AlgorithmSpec(tabular.make_q_learning, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular Q-learning (off-policy TD control)"),
-    "sarsa": AlgorithmSpec(tabular.make_sarsa, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular SARSA (on-policy TD control)"),
-    "expected_sarsa": AlgorithmSpec(tabular.make_expected_sarsa, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular Expected SARSA"),
-    "dyna_q": AlgorithmSpec(tabular.make_dyna_q, tabular.TabularConfig, tabular.DEFAULT_HPARAMS, "tabular Dyna-Q (Q-learning + model-based planning)"),
-    "reinforce": AlgorithmSpec(pg.make_reinforce, pg.ReinforceConfig, pg.REINFORCE_HPARAMS, "REINFORCE (Monte-Carlo policy gradient), discrete or continuous"),
-    "a2c": AlgorithmSpec(pg.make_a2c, pg.A2CConfig, pg.A2C_HPARAMS, "A2C (synchronous advantage actor-critic), discrete or continuous"),
-    "ppo": AlgorithmSpec(ppo.make, ppo.PPOConfig, ppo.DEFAULT_HPARAMS, "PPO (clipped surrogate, GAE), discrete or continuous"),
-    "dqn": AlgorithmSpec(dqn.make, dqn.DQNConfig, dqn.DEFAULT_HPARAMS, "DQN with replay and a target network; options double, dueling, n_step, prioritized"),
-    "double_dqn": AlgorithmSpec(dqn.make_double_dqn, dqn.DQNConfig, dqn.DEFAULT_HPARAMS, "Double DQN (dqn with double=true)", {"double": True}),
-    "ddpg": AlgorithmSpec(ddpg.make, ddpg.DDPGConfig, ddpg.DDPG_HPARAMS, "DDPG (deterministic actor, Q critic, Gaussian or OU noise), continuous actions"),
-    "td3": AlgorithmSpec(ddpg.make_td3, ddpg.DDPGConfig, ddpg.DDPG_HPARAMS, "TD3 (twin critics, target smoothing, delayed actor), continuous actions", ddpg.TD3_CONFIG),
-    "sac": AlgorithmSpec(sac.make, sac.SACConfig, sac.DEFAULT_HPARAMS, "SAC (twin critics, squashed Gaussian, automatic temperature), continuous actions"),
+    "q_learning": AlgorithmSpec(*_TABULAR, "tabular Q-learning (off-policy TD control)"),
+    "sarsa": AlgorithmSpec(*_TABULAR, "tabular SARSA (on-policy TD control)"),
+    "expected_sarsa": AlgorithmSpec(*_TABULAR, "tabular Expected SARSA"),
+    "dyna_q": AlgorithmSpec(*_TABULAR, "tabular Dyna-Q (Q-learning + model-based planning)", {"planning_steps": 10}),
+    "reinforce": AlgorithmSpec(pg.make_reinforce, pg.ReinforceConfig, pg.ReinforceHParams,
+                               "REINFORCE (Monte-Carlo policy gradient), discrete or continuous"),
+    "a2c": AlgorithmSpec(pg.make_a2c, pg.A2CConfig, pg.A2CHParams, "A2C (synchronous advantage actor-critic), discrete or continuous"),
+    "ppo": AlgorithmSpec(ppo.make, ppo.PPOConfig, ppo.PPOHParams, "PPO (clipped surrogate, GAE), discrete or continuous"),
+    "dqn": AlgorithmSpec(*_DQN, "DQN with replay and a target network; options double, dueling, n_step, prioritized"),
+    "double_dqn": AlgorithmSpec(*_DQN, "Double DQN (dqn with double=true)", {"double": True}),
+    "ddpg": AlgorithmSpec(*_DDPG, "DDPG (deterministic actor, Q critic, Gaussian or OU noise), continuous actions"),
+    "td3": AlgorithmSpec(*_DDPG, "TD3 (twin critics, target smoothing, delayed actor), continuous actions",
+                         {"num_critics": 2, "target_smoothing": True, "policy_delay": 2}),
+    "sac": AlgorithmSpec(sac.make, sac.SACConfig, sac.SACHParams,
+                         "SAC (twin critics, squashed Gaussian, automatic temperature), continuous actions"),
 }
 
 
@@ -45,12 +62,13 @@ def spec(algo: str) -> AlgorithmSpec:
 def make(algo: str, env: str | Any, env_params: Any = None, config: Any = None, **env_kwargs: Any) -> Agent:
     """Build agent ``algo`` on ``env`` (an env id, or a gymnax env with its ``env_params``)."""
     algorithm = spec(algo)
+    config = resolve_config(algorithm.config_cls, config, algo, defaults=algorithm.config_defaults)
     if isinstance(env, str):
         env, default_params = make_env(env, **env_kwargs)
         env_params = default_params if env_params is None else env_params
     elif env_params is None:
         env_params = env.default_params
-    return algorithm.make(env, env_params, config)
+    return algorithm.make(env, env_params, config, name=algo)
 
 
 __all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "ddpg", "dqn", "sac", "make", "pg", "ppo", "spec", "tabular"]

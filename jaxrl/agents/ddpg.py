@@ -18,15 +18,17 @@ Actions are in [-1, 1] inside the agent, scaled to the env's bounds when steppin
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 
 from jaxrl.core import continuous, exploration
 from jaxrl.core.agent import Agent
-from jaxrl.core.continuous import Batch, ContinuousConfig, ContinuousState
-from jaxrl.core.hparams import resolve_config
+from flax import struct
+
+from jaxrl.core.continuous import Batch, ContinuousConfig, ContinuousHParams, ContinuousState
+from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.errors import ConfigError
 from jaxrl.core.networks import DeterministicActor
 
@@ -34,23 +36,20 @@ from jaxrl.core.networks import DeterministicActor
 @dataclasses.dataclass(frozen=True)
 class DDPGConfig(ContinuousConfig):
     num_critics: int = 1
-    noise: str = "gaussian"  # exploration noise: "gaussian" | "ou" (Ornstein-Uhlenbeck)
+    noise: Literal["gaussian", "ou"] = "gaussian"  # exploration noise; ou: Ornstein-Uhlenbeck
     target_smoothing: bool = False  # TD3's target policy smoothing
     policy_delay: int = 1  # critic updates per actor (and target) update; TD3: 2
 
 
-DDPG_HPARAMS: dict[str, float] = {
-    **continuous.COMMON_HPARAMS,
-    "learning_rate": 1e-3,
-    "actor_learning_rate": 1e-3,
-    "exploration_noise": 0.1,  # std of the Gaussian noise (or OU sigma), in [-1, 1] action units
-    "ou_theta": 0.15,  # OU mean reversion
-    "ou_dt": 0.01,  # OU time step
-    "target_noise": 0.2,  # TD3 smoothing: std of the noise on the target action
-    "target_noise_clip": 0.5,  # and its clip
-}
-
-TD3_CONFIG = {"num_critics": 2, "target_smoothing": True, "policy_delay": 2}
+@struct.dataclass
+class DDPGHParams(ContinuousHParams):
+    learning_rate: float = hparam(1e-3, "the critic's Adam step size", low=0, low_open=True)
+    actor_learning_rate: float = hparam(1e-3, "the actor's Adam step size", low=0, low_open=True)
+    exploration_noise: float = hparam(0.1, "std of the Gaussian noise (or OU sigma), in [-1, 1] action units", low=0)
+    ou_theta: float = hparam(0.15, "Ornstein-Uhlenbeck mean reversion", low=0)
+    ou_dt: float = hparam(0.01, "Ornstein-Uhlenbeck time step", low=0, low_open=True)
+    target_noise: float = hparam(0.2, "TD3 smoothing: std of the noise on the target action", low=0)
+    target_noise_clip: float = hparam(0.5, "TD3 smoothing: the noise's clip", low=0)
 
 
 def td3_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array) -> jax.Array:
@@ -65,13 +64,9 @@ def smoothed_action(action: jax.Array, noise: jax.Array, target_noise: jax.Array
     return jnp.clip(action + jnp.clip(target_noise * noise, -noise_clip, noise_clip), -1.0, 1.0)
 
 
-def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, name: str = "ddpg",
-         defaults: dict | None = None) -> Agent:
-    """Build DDPG (or, with TD3's defaults, TD3) on a continuous-action env."""
-    if not isinstance(config, DDPGConfig):
-        config = resolve_config(DDPGConfig, {**dict(defaults or {}), **dict(config or {})}, name)
-    if config.noise not in ("gaussian", "ou"):
-        raise ConfigError(f"noise={config.noise!r}: choose 'gaussian' or 'ou'")
+def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, name: str = "ddpg") -> Agent:
+    """Build DDPG (or, with TD3's config, TD3: the registry's ``td3`` variant) on a continuous-action env."""
+    config = resolve_config(DDPGConfig, config, name)
     if isinstance(config.policy_delay, bool) or not float(config.policy_delay).is_integer() or config.policy_delay < 1:
         raise ConfigError(f"policy_delay={config.policy_delay!r} must be a whole number >= 1 "
                           "(critic updates per actor update; TD3 uses 2)")
@@ -137,10 +132,6 @@ def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, 
         """The deterministic policy, scaled to the env's bounds."""
         return parts.to_env(actor.apply(params, jnp.asarray(obs, jnp.float32)))
 
-    return continuous.make_agent(name, parts, env, env_params, DDPG_HPARAMS, env_step, learn, act,
+    return continuous.make_agent(name, parts, env, env_params, DDPGHParams, env_step, learn, act,
                                  rounds=policy_delay, then=update_actor)
 
-
-def make_td3(env: Any, env_params: Any, config: DDPGConfig | dict | None = None) -> Agent:
-    """TD3: twin critics, target policy smoothing, policy_delay 2."""
-    return make(env, env_params, config, name="td3", defaults=TD3_CONFIG)

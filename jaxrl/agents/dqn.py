@@ -16,7 +16,7 @@ termination zeroes the bootstrap.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -31,9 +31,10 @@ from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core import off_policy
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
 from jaxrl.core.off_policy import ReplayConfig, Transition
-from jaxrl.core.hparams import resolve_config
+from jaxrl.core.exploration import EpsilonSchedule, ExplorationHParams, ExplorationKind, ScheduleUnit
+from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.errors import ConfigError
-from jaxrl.core.networks import QNetwork
+from jaxrl.core.networks import Activation, QNetwork, Torso
 from jaxrl.core.rollout import VecEnv, episode_metrics
 from jaxrl.core.targets import (
     crossed_multiple,
@@ -58,38 +59,33 @@ class DQNConfig(ReplayConfig):
     train_freq: int = 1  # env steps per env between updates (one train_step)
     gradient_steps: int = 1  # updates per train_step
     hidden: tuple[int, ...] = (64, 64)
-    activation: str = "relu"
-    torso: str = "auto"  # "mlp" | "cnn" | "auto" (cnn for image observations [H, W, C])
+    activation: Activation = "relu"
+    torso: Torso = "auto"  # cnn for image observations [H, W, C] when "auto"
     double: bool = False  # Double DQN target
     dueling: bool = False  # dueling value/advantage head
     n_step: int = 1
     prioritized: bool = False  # proportional prioritised replay
-    loss: str = "huber"  # "huber" (delta 1) | "mse" (0.5 * squared error)
+    loss: Literal["huber", "mse"] = "huber"  # huber: delta 1; mse: 0.5 * squared error
     anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run's total steps
-    exploration: str = "epsilon_greedy"  # "epsilon_greedy" | "boltzmann"
-    epsilon_schedule: str = "linear"  # "constant" | "linear" | "exponential"
-    schedule_unit: str = "steps"  # the schedule counts env steps per seed, or completed "episodes"
+    exploration: ExplorationKind = "epsilon_greedy"
+    epsilon_schedule: EpsilonSchedule = "linear"
+    schedule_unit: ScheduleUnit = "steps"  # the schedule counts env steps per seed, or completed episodes
     count_bins: int = 0  # count-based bonus: 0 off; bins per observation dimension (Box obs)
     count_range: float = 5.0  # Box dims with infinite bounds are binned over [-count_range, count_range]
 
 
-DEFAULT_HPARAMS: dict[str, float] = {
-    "learning_rate": 1e-3,
-    "gamma": 0.99,
-    "max_grad_norm": 10.0,
-    "epsilon": 1.0,  # the schedule's start
-    "epsilon_end": 0.05,
-    "epsilon_decay": 0.995,  # exponential schedule: factor per count
-    "epsilon_decay_duration": 10_000.0,  # linear schedule: counts from epsilon to epsilon_end
-    "temperature": 1.0,  # Boltzmann exploration
-    "target_update_period": 1_000.0,  # env steps per seed between target updates
-    "tau": 1.0,  # target <- tau * online + (1 - tau) * target; 1 = hard copy
-    "priority_alpha": 0.6,
-    "priority_beta": 0.4,  # annealed linearly to 1 over the run
-    "priority_eps": 1e-6,  # priority = |TD error| + priority_eps
-    "count_bonus": 0.0,  # beta of the bonus beta / sqrt(N(s)) (with count_bins > 0)
-    "total_steps": 0.0,  # env steps per seed of the run; jaxrl.train fills it in (beta and lr annealing)
-}
+@struct.dataclass
+class DQNHParams(ExplorationHParams):
+    epsilon: float = hparam(1.0, "epsilon-greedy: the schedule's start", low=0, high=1)
+    learning_rate: float = hparam(1e-3, "Adam step size", low=0, low_open=True)
+    gamma: float = hparam(0.99, "discount factor", low=0, high=1)
+    max_grad_norm: float = hparam(10.0, "global gradient norm clipped to", low=0, low_open=True)
+    target_update_period: float = hparam(1_000.0, "env steps per seed between target updates", low=1)
+    tau: float = hparam(1.0, "target <- tau * online + (1 - tau) * target; 1: hard copy", low=0, high=1, low_open=True)
+    priority_alpha: float = hparam(0.6, "prioritised replay: priority exponent (0: uniform)", low=0)
+    priority_beta: float = hparam(0.4, "prioritised replay: importance-weight exponent, annealed to 1 over the run", low=0, high=1)
+    priority_eps: float = hparam(1e-6, "priority = |TD error| + priority_eps", low=0, low_open=True)
+    total_steps: float = hparam(0.0, "env steps per seed of the run (beta and lr annealing)", low=0, engine=True)
 
 
 @struct.dataclass
@@ -98,7 +94,7 @@ class DQNState:
     target_params: Any
     opt_state: Any
     buffer: ReplayState
-    hparams: dict[str, jax.Array]
+    hparams: DQNHParams
     env_state: Any
     obs: Any
     key: jax.Array
@@ -115,16 +111,6 @@ def _validate(env: Any, env_params: Any, config: DQNConfig) -> None:
             "Use an agent for continuous actions (sac, td3, ddpg, ppo, a2c), or an env with Discrete actions."
         )
     off_policy.validate_replay(config, config.n_step)
-    choices = {
-        "torso": ("mlp", "cnn", "auto"),
-        "loss": ("huber", "mse"),
-        "exploration": ("epsilon_greedy", "boltzmann"),
-        "epsilon_schedule": exploration.EPSILON_SCHEDULES,
-        "schedule_unit": ("steps", "episodes"),
-    }
-    for name, allowed in choices.items():
-        if getattr(config, name) not in allowed:
-            raise ConfigError(f"{name}={getattr(config, name)!r}: choose one of {', '.join(map(repr, allowed))}")
     if config.count_bins < 0 or config.count_bins == 1:
         raise ConfigError(f"count_bins={config.count_bins}: use 0 (no bonus) or >= 2 bins per dimension")
     if config.count_range <= 0:
@@ -175,11 +161,10 @@ def q_function(agent: Agent) -> Any:
 
 
 # -- the agent ------------------------------------------------------------------------------------
-def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, name: str = "dqn",
-         defaults: dict | None = None) -> Agent:
-    """Build a DQN-family agent; ``defaults`` are config defaults of a named variant (double_dqn)."""
-    if not isinstance(config, DQNConfig):
-        config = resolve_config(DQNConfig, {**dict(defaults or {}), **dict(config or {})}, name)
+def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, name: str = "dqn") -> Agent:
+    """Build a DQN-family agent (a named variant's config defaults, e.g. double_dqn's, come from
+    the algorithm registry)."""
+    config = resolve_config(DQNConfig, config, name)
     _validate(env, env_params, config)
     venv = VecEnv(env, env_params, config.num_envs)
     network, q_values, input_shape = _q_network(env, env_params, config)
@@ -307,15 +292,11 @@ def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, n
         env=env,
         env_params=env_params,
         config=config,
-        default_hparams=dict(DEFAULT_HPARAMS),
+        hparams_cls=DQNHParams,
         init=init,
         train_step=train_step,
         act=act,
         steps_per_update=config.num_envs * config.train_freq,
     )
 
-
-def make_double_dqn(env: Any, env_params: Any, config: DQNConfig | dict | None = None) -> Agent:
-    """Double DQN: ``dqn`` with ``double=True`` by default."""
-    return make(env, env_params, config, name="double_dqn", defaults={"double": True})
 

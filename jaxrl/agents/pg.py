@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 
 from jaxrl.core import actor_critic
-from jaxrl.core.actor_critic import ActorCriticConfig
+from flax import struct
+
+from jaxrl.core.actor_critic import ActorCriticConfig, OnPolicyHParams
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import resolve_config
+from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.errors import ConfigError
 from jaxrl.core.returns import complete_return_mask, discounted_returns, gae, n_step_returns
 
@@ -32,7 +34,7 @@ class ReinforceConfig(ActorCriticConfig):
     num_envs: int = 8
     rollout_len: int = 500
     hidden: tuple[int, ...] = (128,)
-    baseline: str = "normalize"  # "normalize" | "value" | "none"
+    baseline: Literal["normalize", "value", "none"] = "normalize"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,13 +43,21 @@ class A2CConfig(ActorCriticConfig):
     rollout_len: int = 5
     hidden: tuple[int, ...] = (128,)
     shared_torso: bool = True
-    advantage: str = "gae"  # "gae" | "n_step"
+    advantage: Literal["gae", "n_step"] = "gae"
     n_steps: int = 5  # the window of "n_step" returns
     normalize_advantages: bool = False
 
 
-REINFORCE_HPARAMS: dict[str, float] = {**actor_critic.COMMON_HPARAMS, "learning_rate": 1e-2, "max_grad_norm": 1e9}
-A2C_HPARAMS: dict[str, float] = {**actor_critic.COMMON_HPARAMS, "learning_rate": 1e-3, "gae_lambda": 1.0}
+@struct.dataclass
+class ReinforceHParams(OnPolicyHParams):
+    learning_rate: float = hparam(1e-2, "Adam step size", low=0, low_open=True)
+    max_grad_norm: float = hparam(1e9, "global gradient norm clipped to (default: no clipping)", low=0, low_open=True)
+
+
+@struct.dataclass
+class A2CHParams(OnPolicyHParams):
+    learning_rate: float = hparam(1e-3, "Adam step size", low=0, low_open=True)
+    gae_lambda: float = hparam(1.0, "GAE lambda (1: the bootstrapped return to the rollout's end)", low=0, high=1)
 
 
 def policy_gradient_loss(
@@ -58,7 +68,7 @@ def policy_gradient_loss(
     advantages: jax.Array,
     weights: jax.Array,
     value_targets: jax.Array | None,
-    hparams: dict,
+    hparams: OnPolicyHParams,
 ) -> tuple[jax.Array, dict]:
     """-E_w[log pi(a|s) A] - ent_coef H + vf_coef 0.5 E[(V - target)^2] over weighted samples."""
     dist, value = apply_fn(network_params, obs)
@@ -81,16 +91,16 @@ def _standardize(x: jax.Array, weights: jax.Array) -> jax.Array:
     return (x - mean) / (std + 1e-8)
 
 
-def _make(name: str, env: Any, env_params: Any, config: Any, hparams_defaults: dict) -> Agent:
+def _make(name: str, env: Any, env_params: Any, config: Any, hparams_cls: type[OnPolicyHParams]) -> Agent:
     parts = actor_critic.build(name, env, env_params, config)
     batch_size = config.num_envs * config.rollout_len
     over_envs = partial(jax.vmap, in_axes=1, out_axes=1)
 
-    def advantages_and_targets(traj: actor_critic.Transition, next_values: jax.Array, hparams: dict):
+    def advantages_and_targets(traj: actor_critic.Transition, next_values: jax.Array, hparams: OnPolicyHParams):
         """(advantages, per-sample weights, value targets or None) for this agent's estimator."""
         gamma = hparams["gamma"]
         ones = jnp.ones_like(traj.reward)
-        if name == "a2c":
+        if isinstance(config, A2CConfig):
             if config.advantage == "gae":
                 advantages, targets = over_envs(gae, in_axes=(1, 1, 1, 1, 1, None, None))(
                     traj.reward, traj.value, next_values, traj.terminated, traj.truncated, gamma, hparams["gae_lambda"]
@@ -120,7 +130,7 @@ def _make(name: str, env: Any, env_params: Any, config: Any, hparams_defaults: d
     def train_step(state: actor_critic.ACState) -> tuple[actor_critic.ACState, dict]:
         key, rollout_key = jax.random.split(state.key)
         state, traj, metrics = parts.collect(state, rollout_key)
-        uses_value = name == "a2c" or config.baseline == "value"
+        uses_value = isinstance(config, A2CConfig) or config.baseline == "value"
         next_values = parts.bootstrap_values(state.params, traj) if uses_value else None
         advantages, weights, targets = advantages_and_targets(traj, next_values, state.hparams)
         flat = lambda x: None if x is None else x.reshape((batch_size,) + x.shape[2:])  # noqa: E731
@@ -133,20 +143,16 @@ def _make(name: str, env: Any, env_params: Any, config: Any, hparams_defaults: d
         aux["used_fraction"] = weights.mean()
         return state, {**metrics, **aux}
 
-    return actor_critic.make_agent(name, parts, env, env_params, hparams_defaults, train_step)
+    return actor_critic.make_agent(name, parts, env, env_params, hparams_cls, train_step)
 
 
-def make_reinforce(env: Any, env_params: Any, config: ReinforceConfig | dict | None = None) -> Agent:
-    config = resolve_config(ReinforceConfig, config, "reinforce")
-    if config.baseline not in ("normalize", "value", "none"):
-        raise ConfigError(f"baseline={config.baseline!r}: choose 'normalize', 'value' or 'none'")
-    return _make("reinforce", env, env_params, config, REINFORCE_HPARAMS)
+def make_reinforce(env: Any, env_params: Any, config: ReinforceConfig | dict | None = None, *, name: str = "reinforce") -> Agent:
+    config = resolve_config(ReinforceConfig, config, name)
+    return _make(name, env, env_params, config, ReinforceHParams)
 
 
-def make_a2c(env: Any, env_params: Any, config: A2CConfig | dict | None = None) -> Agent:
-    config = resolve_config(A2CConfig, config, "a2c")
-    if config.advantage not in ("gae", "n_step"):
-        raise ConfigError(f"advantage={config.advantage!r}: choose 'gae' or 'n_step'")
+def make_a2c(env: Any, env_params: Any, config: A2CConfig | dict | None = None, *, name: str = "a2c") -> Agent:
+    config = resolve_config(A2CConfig, config, name)
     if config.n_steps < 1:
         raise ConfigError(f"n_steps={config.n_steps} must be >= 1")
-    return _make("a2c", env, env_params, config, A2C_HPARAMS)
+    return _make(name, env, env_params, config, A2CHParams)

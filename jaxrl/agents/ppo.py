@@ -15,9 +15,11 @@ import jax
 import jax.numpy as jnp
 
 from jaxrl.core import actor_critic
-from jaxrl.core.actor_critic import ActorCriticConfig
+from flax import struct
+
+from jaxrl.core.actor_critic import ActorCriticConfig, OnPolicyHParams
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import resolve_config
+from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.errors import ConfigError
 from jaxrl.core.returns import gae
 
@@ -32,12 +34,10 @@ class PPOConfig(ActorCriticConfig):
     clip_value: bool = True
 
 
-DEFAULT_HPARAMS: dict[str, float] = {
-    **actor_critic.COMMON_HPARAMS,
-    "learning_rate": 3e-4,
-    "clip_eps": 0.2,  # the surrogate's ratio clip, also the value clip when clip_value
-    "gae_lambda": 0.95,
-}
+@struct.dataclass
+class PPOHParams(OnPolicyHParams):
+    clip_eps: float = hparam(0.2, "the surrogate's ratio clip, also the value clip when clip_value", low=0, low_open=True)
+    gae_lambda: float = hparam(0.95, "GAE lambda", low=0, high=1)
 
 
 class Batch(NamedTuple):
@@ -50,7 +50,7 @@ class Batch(NamedTuple):
 
 
 def ppo_loss(
-    network_params: Any, apply_fn: Any, batch: Batch, hparams: dict, normalize_advantages: bool, clip_value: bool
+    network_params: Any, apply_fn: Any, batch: Batch, hparams: PPOHParams, normalize_advantages: bool, clip_value: bool
 ) -> tuple[jax.Array, dict]:
     """The clipped-surrogate objective (to minimise) and its parts."""
     dist, value = apply_fn(network_params, batch.obs)
@@ -79,8 +79,8 @@ def ppo_loss(
     return loss, aux
 
 
-def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None) -> Agent:
-    config = resolve_config(PPOConfig, config, "ppo")
+def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None, *, name: str = "ppo") -> Agent:
+    config = resolve_config(PPOConfig, config, name)
     batch_size = config.num_envs * config.rollout_len
     if config.num_epochs < 1 or config.num_minibatches < 1:
         raise ConfigError("num_epochs and num_minibatches must be >= 1")
@@ -89,7 +89,7 @@ def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None) -> A
             f"num_envs x rollout_len = {config.num_envs} x {config.rollout_len} = {batch_size} does not divide into "
             f"num_minibatches={config.num_minibatches}; choose values whose product is a multiple of num_minibatches"
         )
-    parts = actor_critic.build("ppo", env, env_params, config)
+    parts = actor_critic.build(name, env, env_params, config)
     minibatch_size = batch_size // config.num_minibatches
 
     def train_step(state: actor_critic.ACState) -> tuple[actor_critic.ACState, dict]:
@@ -125,4 +125,4 @@ def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None) -> A
         state = parts.finish(state, traj, network_params, opt_state, key)
         return state, {**metrics, **jax.tree.map(jnp.mean, aux)}
 
-    return actor_critic.make_agent("ppo", parts, env, env_params, DEFAULT_HPARAMS, train_step)
+    return actor_critic.make_agent(name, parts, env, env_params, PPOHParams, train_step)

@@ -22,9 +22,11 @@ import jax.numpy as jnp
 
 from jaxrl.core import continuous
 from jaxrl.core.agent import Agent
-from jaxrl.core.continuous import ContinuousConfig, ContinuousState
+from flax import struct
+
+from jaxrl.core.continuous import ContinuousConfig, ContinuousHParams, ContinuousState
 from jaxrl.core.distributions import squashed_gaussian
-from jaxrl.core.hparams import resolve_config
+from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.core.networks import SquashedGaussianActor
 
 
@@ -34,14 +36,11 @@ class SACConfig(ContinuousConfig):
     autotune: bool = True  # learn the entropy temperature alpha (else it stays at alpha_init)
 
 
-DEFAULT_HPARAMS: dict[str, float] = {
-    **continuous.COMMON_HPARAMS,
-    "learning_rate": 3e-4,
-    "actor_learning_rate": 3e-4,
-    "alpha_learning_rate": 3e-4,
-    "alpha_init": 1.0,  # initial entropy temperature (the fixed one without autotune)
-    "target_entropy_scale": -1.0,  # target entropy = scale x action_dim
-}
+@struct.dataclass
+class SACHParams(ContinuousHParams):
+    alpha_learning_rate: float = hparam(3e-4, "the entropy temperature's Adam step size", low=0, low_open=True)
+    alpha_init: float = hparam(1.0, "initial entropy temperature (the fixed one without autotune)", low=0, low_open=True)
+    target_entropy_scale: float = hparam(-1.0, "target entropy = scale x action_dim")
 
 
 def soft_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array, next_log_prob: jax.Array,
@@ -56,10 +55,10 @@ def temperature_loss(log_alpha: jax.Array, log_prob: jax.Array, target_entropy: 
     return -jnp.mean(log_alpha * jax.lax.stop_gradient(log_prob + target_entropy))
 
 
-def make(env: Any, env_params: Any, config: SACConfig | dict | None = None) -> Agent:
-    config = resolve_config(SACConfig, config, "sac")
+def make(env: Any, env_params: Any, config: SACConfig | dict | None = None, *, name: str = "sac") -> Agent:
+    config = resolve_config(SACConfig, config, name)
     parts = continuous.build(
-        "sac", env, env_params, config,
+        name, env, env_params, config,
         lambda action_dim: SquashedGaussianActor(action_dim, tuple(int(w) for w in config.hidden), config.activation),
         target_actor=False, learn_alpha=True, ou_noise=False,
     )
@@ -115,4 +114,4 @@ def make(env: Any, env_params: Any, config: SACConfig | dict | None = None) -> A
         mean, _ = actor.apply(params, jnp.asarray(obs, jnp.float32))
         return parts.to_env(jnp.tanh(mean))
 
-    return continuous.make_agent("sac", parts, env, env_params, DEFAULT_HPARAMS, env_step, learn, act)
+    return continuous.make_agent(name, parts, env, env_params, SACHParams, env_step, learn, act)

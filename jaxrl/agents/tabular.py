@@ -19,7 +19,6 @@ time-limit truncation bootstraps and only a true termination zeroes it):
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 from typing import Any
 
 import chex
@@ -28,9 +27,10 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrl.core import exploration
+from jaxrl.core.exploration import EpsilonSchedule, ExplorationKind, ScheduleUnit
 from jaxrl.core.agent import Agent, describe_space, is_discrete
-from jaxrl.core.hparams import resolve_config
-from jaxrl.errors import ConfigError
+from jaxrl.core.hparams import hparam, resolve_config
+from jaxrl.errors import ConfigError, check_choice
 from jaxrl.core.rollout import VecEnv, episode_metrics
 from jaxrl.core.targets import q_learning_target
 
@@ -43,24 +43,18 @@ class TabularConfig:
     """Static choices: they fix the program's shape or structure."""
 
     num_envs: int = 1
-    exploration: str = "epsilon_greedy"  # "epsilon_greedy" | "boltzmann"
-    epsilon_schedule: str = "constant"  # "constant" | "linear" | "exponential"
-    schedule_unit: str = "steps"  # what the epsilon schedule counts, per env: "steps" | "episodes"
-    planning_steps: int = 0  # Dyna-Q's model updates per real transition (dyna_q defaults to 10)
+    exploration: ExplorationKind = "epsilon_greedy"
+    epsilon_schedule: EpsilonSchedule = "constant"
+    schedule_unit: ScheduleUnit = "steps"  # what the epsilon schedule counts, per env
+    planning_steps: int = 0  # Dyna-Q's model updates per real transition (the dyna_q variant: 10)
     count_states: bool = False  # count visits; learn from reward + count_bonus / sqrt(N(s'))
 
 
-DEFAULT_HPARAMS: dict[str, float] = {
-    "learning_rate": 0.1,  # alpha
-    "gamma": 0.99,
-    "epsilon": 0.1,  # the schedule's start value (the constant, for a constant schedule)
-    "epsilon_end": 0.05,
-    "epsilon_decay": 0.995,  # exponential schedule: factor per count
-    "epsilon_decay_duration": 10_000.0,  # linear schedule: counts from epsilon to epsilon_end
-    "temperature": 1.0,  # Boltzmann exploration
-    "q_init": 0.0,  # initial value of every Q-table entry
-    "count_bonus": 0.0,  # beta of the exploration bonus beta / sqrt(N(s')) (with count_states)
-}
+@struct.dataclass
+class TabularHParams(exploration.ExplorationHParams):
+    learning_rate: float = hparam(0.1, "step size alpha of the TD update", low=0, low_open=True)
+    gamma: float = hparam(0.99, "discount factor", low=0, high=1)
+    q_init: float = hparam(0.0, "initial value of every Q-table entry")
 
 
 def _validate(rule: str, env: Any, env_params: Any, config: TabularConfig) -> None:
@@ -74,14 +68,6 @@ def _validate(rule: str, env: Any, env_params: Any, config: TabularConfig) -> No
         )
     if config.num_envs < 1:
         raise ConfigError(f"num_envs={config.num_envs} must be >= 1")
-    if config.exploration not in ("epsilon_greedy", "boltzmann"):
-        raise ConfigError(f"exploration={config.exploration!r}: choose 'epsilon_greedy' or 'boltzmann'")
-    if config.epsilon_schedule not in exploration.EPSILON_SCHEDULES:
-        raise ConfigError(
-            f"epsilon_schedule={config.epsilon_schedule!r}: choose one of {exploration.EPSILON_SCHEDULES}"
-        )
-    if config.schedule_unit not in ("steps", "episodes"):
-        raise ConfigError(f"schedule_unit={config.schedule_unit!r}: choose 'steps' or 'episodes'")
     if rule == "dyna_q" and config.planning_steps < 1:
         raise ConfigError(f"dyna_q needs planning_steps >= 1, got {config.planning_steps}")
     if rule != "dyna_q" and config.planning_steps != 0:
@@ -104,7 +90,7 @@ class DynaModel:
 @struct.dataclass
 class TabularState:
     params: jax.Array  # the Q-table [S, A]
-    hparams: dict[str, jax.Array]
+    hparams: TabularHParams
     env_state: Any
     obs: jax.Array  # [num_envs] int32
     action: jax.Array  # [num_envs] SARSA's next action, chosen one step ahead (unused by others)
@@ -187,13 +173,11 @@ def _plan(q: jax.Array, model: DynaModel, key: jax.Array, hparams: dict, plannin
 
 
 # -- the agent ------------------------------------------------------------------------------------
-def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, *, rule: str = "q_learning") -> Agent:
-    """Build a tabular agent (``rule`` one of q_learning, sarsa, expected_sarsa, dyna_q)."""
-    if rule not in RULES:
-        raise ConfigError(f"unknown tabular rule {rule!r}; choose one of {RULES}")
-    defaults = {"planning_steps": 10} if rule == "dyna_q" else {}
-    if not isinstance(config, TabularConfig):
-        config = resolve_config(TabularConfig, {**defaults, **dict(config or {})}, rule)
+def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, *, name: str = "q_learning") -> Agent:
+    """Build a tabular agent; its ``name`` is its update rule: q_learning, sarsa, expected_sarsa or dyna_q."""
+    rule = name
+    check_choice("rule", rule, RULES)
+    config = resolve_config(TabularConfig, config, rule)
     _validate(rule, env, env_params, config)
     venv = VecEnv(env, env_params, config.num_envs)
     num_states = env.observation_space(env_params).n
@@ -300,15 +284,10 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         env=env,
         env_params=env_params,
         config=config,
-        default_hparams=dict(DEFAULT_HPARAMS),
+        hparams_cls=TabularHParams,
         init=init,
         train_step=train_step,
         act=act,
         steps_per_update=config.num_envs,
     )
 
-
-make_q_learning = partial(make, rule="q_learning")
-make_sarsa = partial(make, rule="sarsa")
-make_expected_sarsa = partial(make, rule="expected_sarsa")
-make_dyna_q = partial(make, rule="dyna_q")

@@ -17,7 +17,8 @@ from gymnax.environments import spaces
 
 from jaxrl.core.agent import Agent, describe_space
 from jaxrl.errors import ConfigError
-from jaxrl.core.networks import ACTIVATIONS, ActorCritic
+from jaxrl.core.hparams import HParams, hparam
+from jaxrl.core.networks import Activation, ActorCritic, Torso
 from jaxrl.core.normalization import RewardNormalizer, RunningStats
 from jaxrl.core.rollout import VecEnv, episode_metrics
 
@@ -29,8 +30,8 @@ class ActorCriticConfig:
     num_envs: int = 8
     rollout_len: int = 128
     hidden: tuple[int, ...] = (64, 64)
-    activation: str = "tanh"
-    torso: str = "auto"  # "mlp" | "cnn" | "auto" (cnn for image observations [H, W, C])
+    activation: Activation = "tanh"
+    torso: Torso = "auto"  # cnn for image observations [H, W, C] when "auto"
     shared_torso: bool = False
     normalize_obs: bool = False
     normalize_reward: bool = False
@@ -38,15 +39,16 @@ class ActorCriticConfig:
     log_std_init: float = 0.0  # Gaussian policies: initial log standard deviation
 
 
-# Hyperparameters every on-policy agent has (traced, carried in the state).
-COMMON_HPARAMS: dict[str, float] = {
-    "learning_rate": 3e-4,
-    "gamma": 0.99,
-    "ent_coef": 0.01,
-    "vf_coef": 0.5,
-    "max_grad_norm": 0.5,
-    "total_steps": 0.0,  # env steps per seed of the run; jaxrl.train fills it in (for anneal_lr)
-}
+@struct.dataclass
+class OnPolicyHParams(HParams):
+    """Hyperparameters every on-policy agent has (traced, carried in the state)."""
+
+    learning_rate: float = hparam(3e-4, "Adam step size", low=0, low_open=True)
+    gamma: float = hparam(0.99, "discount factor", low=0, high=1)
+    ent_coef: float = hparam(0.01, "weight of the entropy bonus", low=0)
+    vf_coef: float = hparam(0.5, "weight of the value loss", low=0)
+    max_grad_norm: float = hparam(0.5, "global gradient norm clipped to", low=0, low_open=True)
+    total_steps: float = hparam(0.0, "env steps per seed of the run (for anneal_lr)", low=0, engine=True)
 
 
 class Transition(NamedTuple):
@@ -76,7 +78,7 @@ class ACParams:
 class ACState:
     params: ACParams
     opt_state: Any
-    hparams: dict[str, jax.Array]
+    hparams: OnPolicyHParams
     env_state: Any
     obs: Any
     key: jax.Array
@@ -110,10 +112,6 @@ def validate_common(agent_name: str, env: Any, env_params: Any, config: ActorCri
     for name in ("num_envs", "rollout_len"):
         if getattr(config, name) < 1:
             raise ConfigError(f"{name}={getattr(config, name)} must be >= 1")
-    if config.activation not in ACTIVATIONS:
-        raise ConfigError(f"activation={config.activation!r}: choose one of {sorted(ACTIVATIONS)}")
-    if config.torso not in ("mlp", "cnn", "auto"):
-        raise ConfigError(f"torso={config.torso!r}: choose 'mlp', 'cnn' or 'auto'")
     if not config.hidden or any(int(w) < 1 for w in config.hidden):
         raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=(64, 64)")
 
@@ -254,7 +252,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
     )
 
 
-def make_agent(name: str, parts: ActorCriticParts, env: Any, env_params: Any, default_hparams: dict,
+def make_agent(name: str, parts: ActorCriticParts, env: Any, env_params: Any, hparams_cls: type[OnPolicyHParams],
                train_step: Callable[[ACState], tuple[ACState, dict]]) -> Agent:
     """An on-policy agent: the shared init and act around the agent's own train_step."""
     config = parts.config
@@ -263,7 +261,7 @@ def make_agent(name: str, parts: ActorCriticParts, env: Any, env_params: Any, de
         env=env,
         env_params=env_params,
         config=config,
-        default_hparams=dict(default_hparams),
+        hparams_cls=hparams_cls,
         init=parts.init,
         train_step=train_step,
         act=parts.act,

@@ -3,7 +3,8 @@
 An agent is a bundle of pure functions over an explicit state pytree:
 
 * ``init(key, hparams) -> state``: parameters, optimiser state, env states, counters, and the
-  traced hyperparameters themselves (``state.hparams``), so one program can vmap over settings.
+  traced hyperparameters themselves (``state.hparams``, an instance of the family's
+  ``hparams_cls``), so one program can vmap over settings.
 * ``train_step(state) -> (state, metrics)``: collect ``steps_per_update`` env steps per env batch
   and learn from them. jit- and vmap-safe. ``metrics`` is a dict of scalars; the keys in
   ``jaxrl.core.rollout.SUMMED_METRICS`` are summed over a logging period, the others averaged.
@@ -15,10 +16,12 @@ Static configuration (shapes, counts, choices of algorithm variant) is fixed by 
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
 from gymnax.environments import spaces
+
+from jaxrl.core.hparams import HParams, resolve_hparams, stack_hparams
 
 
 class Agent(NamedTuple):
@@ -26,11 +29,22 @@ class Agent(NamedTuple):
     env: Any
     env_params: Any
     config: Any
-    default_hparams: dict[str, float]
-    init: Callable[[jax.Array, dict], Any]
+    hparams_cls: type[HParams]  # the family's declared hyperparameters
+    init: Callable[[jax.Array, HParams], Any]
     train_step: Callable[[Any], tuple[Any, dict]]
     act: Callable[[Any, Any, jax.Array], jax.Array]
     steps_per_update: int  # env steps per seed that one train_step takes
+
+    @property
+    def default_hparams(self) -> dict[str, float]:
+        """The user-settable hyperparameters' declared defaults."""
+        return self.hparams_cls.defaults()
+
+    def hparams(self, given: Mapping[str, float] | None = None, *, total_steps: float = 0.0) -> HParams:
+        """One run's hyperparameters for ``init``: the defaults overridden by ``given``, validated,
+        as float32 scalars (``total_steps`` 0: schedules over the run stay off)."""
+        setting = resolve_hparams(self.hparams_cls, given, self.name, type(self.config))
+        return jax.tree.map(lambda x: x[0], stack_hparams(self.hparams_cls, [setting], total_steps=total_steps))
 
 
 def is_discrete(space: Any) -> bool:

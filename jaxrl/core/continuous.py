@@ -25,6 +25,7 @@ from jaxrl.core.actor_critic import make_optimizer, with_hyperparams
 from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
 from jaxrl.errors import ConfigError
+from jaxrl.core.hparams import HParams, hparam
 from jaxrl.core.networks import CriticEnsemble
 from jaxrl.core.off_policy import ReplayConfig, Transition
 from jaxrl.core.rollout import VecEnv, episode_metrics
@@ -37,14 +38,15 @@ class ContinuousConfig(ReplayConfig):
     num_critics: int = 2  # TD3 and SAC: twin critics, the minimum in the target; DDPG: 1
 
 
-COMMON_HPARAMS: dict[str, float] = {
-    "learning_rate": 3e-4,  # the critics'
-    "actor_learning_rate": 3e-4,
-    "gamma": 0.99,
-    "tau": 0.005,  # Polyak averaging of the targets after each update: target <- tau * online + (1 - tau) * target
-    "max_grad_norm": 100.0,  # global-norm clipping of each network's gradient
-    "total_steps": 0.0,  # env steps per seed of the run; jaxrl.train fills it in
-}
+@struct.dataclass
+class ContinuousHParams(HParams):
+    """Hyperparameters every continuous off-policy agent has."""
+
+    learning_rate: float = hparam(3e-4, "the critics' Adam step size", low=0, low_open=True)
+    actor_learning_rate: float = hparam(3e-4, "the actor's Adam step size", low=0, low_open=True)
+    gamma: float = hparam(0.99, "discount factor", low=0, high=1)
+    tau: float = hparam(0.005, "Polyak averaging of the targets after each update", low=0, high=1, low_open=True)
+    max_grad_norm: float = hparam(100.0, "global-norm clipping of each network's gradient", low=0, low_open=True)
 
 
 @struct.dataclass
@@ -58,7 +60,7 @@ class ContinuousState:
     log_alpha: jax.Array | None  # SAC only: log of the entropy temperature
     alpha_opt_state: Any | None
     buffer: ReplayState
-    hparams: dict[str, jax.Array]
+    hparams: ContinuousHParams
     env_state: Any
     obs: Any
     key: jax.Array
@@ -212,7 +214,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
     return ContinuousParts(config, action_dim, actor, critic, optimizer, init, env_step, sample, critic_step, step_optimizer, to_env)
 
 
-def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, default_hparams: dict,
+def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, hparams_cls: type[ContinuousHParams],
                env_step: off_policy.StepFn, learn: off_policy.StepFn, act: Callable, *,
                rounds: int = 1, then: off_policy.StepFn | None = None) -> Agent:
     """A continuous off-policy agent on the shared train_step skeleton (``rounds`` and ``then``:
@@ -223,7 +225,7 @@ def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, def
         env=env,
         env_params=env_params,
         config=config,
-        default_hparams=dict(default_hparams),
+        hparams_cls=hparams_cls,
         init=parts.init,
         train_step=off_policy.make_train_step(config, env_step, learn, rounds=rounds, then=then),
         act=act,

@@ -7,11 +7,31 @@ picking action 0.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import chex
 import jax
 import jax.numpy as jnp
+from flax import struct
 
+from jaxrl.core.hparams import HParams, hparam
+
+EpsilonSchedule = Literal["constant", "linear", "exponential"]
+ExplorationKind = Literal["epsilon_greedy", "boltzmann"]
+ScheduleUnit = Literal["steps", "episodes"]
 EPSILON_SCHEDULES = ("constant", "linear", "exponential")
+
+
+@struct.dataclass
+class ExplorationHParams(HParams):
+    """The behaviour policy's knobs, shared by the tabular and the DQN family."""
+
+    epsilon: float = hparam(0.1, "epsilon-greedy: the schedule's start (the constant of a constant schedule)", low=0, high=1)
+    epsilon_end: float = hparam(0.05, "the epsilon schedule's end", low=0, high=1)
+    epsilon_decay: float = hparam(0.995, "exponential schedule: factor per count", low=0, high=1, low_open=True)
+    epsilon_decay_duration: float = hparam(10_000.0, "linear schedule: counts from epsilon to epsilon_end", low=0, low_open=True)
+    temperature: float = hparam(1.0, "Boltzmann exploration: softmax temperature", low=0, low_open=True)
+    count_bonus: float = hparam(0.0, "beta of the count-based exploration bonus beta / sqrt(N(s))", low=0)
 
 
 def epsilon_schedule(

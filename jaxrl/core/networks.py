@@ -7,7 +7,7 @@ Initialisation follows the PPO literature: orthogonal weights with gain sqrt(2) 
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 import flax.linen as nn
 import jax
@@ -15,9 +15,11 @@ import jax.numpy as jnp
 
 from jaxrl.core.distributions import Categorical, DiagGaussian
 
+Activation = Literal["tanh", "relu", "elu", "swish"]
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": nn.tanh, "relu": nn.relu, "elu": nn.elu, "swish": nn.swish,
 }
+Torso = Literal["mlp", "cnn", "auto"]  # "auto": cnn for image observations [H, W, C], else mlp
 
 
 def dense(features: int, gain: float) -> nn.Dense:

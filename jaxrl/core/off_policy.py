@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrl.errors import ConfigError
-from jaxrl.core.networks import ACTIVATIONS
+from jaxrl.core.networks import Activation
 
 StepFn = Callable[[Any, jax.Array], tuple[Any, dict]]  # (state, key) -> (state, metrics)
 
@@ -34,7 +34,7 @@ class ReplayConfig:
     train_freq: int = 1  # env steps per env in one train_step
     gradient_steps: int = 1  # updates per train_step
     hidden: tuple[int, ...] = (64, 64)
-    activation: str = "relu"
+    activation: Activation = "relu"
 
 
 @struct.dataclass
@@ -80,8 +80,6 @@ def validate_replay(config: ReplayConfig, n_step: int = 1) -> None:
             f"batch_size={config.batch_size} transitions (and num_envs x n_step = {config.num_envs * n_step} "
             f"for complete n-step windows); use learning_starts >= {needed}"
         )
-    if config.activation not in ACTIVATIONS:
-        raise ConfigError(f"activation={config.activation!r}: choose one of {', '.join(map(repr, ACTIVATIONS))}")
     if not config.hidden or any(int(w) < 1 for w in config.hidden):
         raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=256,256")
 

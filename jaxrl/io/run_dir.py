@@ -28,7 +28,6 @@ from flax import serialization
 
 from jaxrl import agents as agents_lib
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import stack_hparams
 from jaxrl.errors import ConfigError
 from jaxrl.io.files import atomic_write_bytes, atomic_write_json, to_jsonable
 
@@ -170,8 +169,7 @@ def load(path: str | Path) -> LoadedRun:
     settings = config["hparams"]
     seeds = int(config["seeds"])
     run_shape = (len(settings), seeds) if config.get("batched_settings") else (seeds,)
-    hparams = jax.tree.map(lambda x: x[0], stack_hparams(settings))
-    target = jax.eval_shape(agent.init, jax.random.key(0), hparams).params
+    target = jax.eval_shape(agent.init, jax.random.key(0), agent.hparams()).params
     raw = serialization.msgpack_restore((path / PARAMS_FILE).read_bytes())
     params = serialization.from_state_dict(target, raw)
     params = jax.tree.map(jnp.asarray, params)
@@ -262,7 +260,7 @@ def train_in_dir(path: str | Path, spec: RunSpec, *, resume: bool = False, progr
     from jaxrl.train import train
 
     agent = agent or agents_lib.make(spec.algo, spec.env, config=spec.config, **spec.env_kwargs)
-    spec.hparams = [resolve_hparams(agent.name, agent.default_hparams, h) for h in spec.hparams]
+    spec.hparams = [resolve_hparams(agent.hparams_cls, h, agent.name, type(agent.config)) for h in spec.hparams]
     spec.config = vars(agent.config) if dataclasses.is_dataclass(agent.config) else dict(spec.config)
     if not spec.hparams:
         raise ConfigError("no hyperparameter settings given: pass at least one")
