@@ -253,7 +253,7 @@ def cmd_algos(args: argparse.Namespace) -> int:
             print(f"  hparams: {', '.join(f'{k}={v:g}' for k, v in algorithm.hparams_cls.defaults().items())}")
             continue
         rows = [["hyperparameter", "default", "valid", "meaning"]]
-        rows += [[k, f"{v:g}", bounds or "any", doc] for k, v, bounds, doc in algorithm.hparams_cls.describe()]
+        rows += [[k, f"{v:g}", bounds.removeprefix("must be ") or "any", doc] for k, v, bounds, doc in algorithm.hparams_cls.describe()]
         print(format_table(rows))
     return 0
 
