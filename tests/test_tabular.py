@@ -25,7 +25,7 @@ def _chain_env(max_steps=100):
 
 def _one_step(rule, env, hparams, q=Q0, action=None, planning_steps=0):
     config = {"planning_steps": planning_steps} if rule == "dyna_q" else {}
-    agent = tabular.make(env, env.default_params, config, rule=rule)
+    agent = jaxrl.agents.make(rule, env, config=config)
     state = agent.init(jax.random.key(3), agent.hparams(hparams)).replace(params=jnp.asarray(q))
     if action is not None:
         state = state.replace(action=jnp.array([action], jnp.int32))
@@ -78,7 +78,7 @@ def test_expected_sarsa_update_by_hand():
 def test_termination_zeroes_the_bootstrap_and_truncation_does_not():
     # From s1, a0 terminates with r=5: target is 5 exactly (no bootstrap).
     env = _chain_env()
-    agent = tabular.make(env, env.default_params, rule="q_learning")
+    agent = jaxrl.agents.make("q_learning", env)
     hp = agent.hparams({"learning_rate": 1.0, "gamma": 0.9, "epsilon": 0.0})
     state = agent.init(jax.random.key(0), hp)
     q = jnp.array([[0.0, 0.0], [7.0, 1.0]])
@@ -87,7 +87,7 @@ def test_termination_zeroes_the_bootstrap_and_truncation_does_not():
     assert new.params[1, 0] == pytest.approx(5.0)
     # Time-limit probe with T=1: every step is truncated, never terminated: target 1 + 0.9 * Q
     env = probes.time_limit(max_steps=1)
-    agent = tabular.make(env, env.default_params, rule="q_learning")
+    agent = jaxrl.agents.make("q_learning", env)
     state = agent.init(jax.random.key(0), hp).replace(params=jnp.array([[4.0]]))
     new, metrics = agent.train_step(state)
     assert metrics["episodes"] == 1
