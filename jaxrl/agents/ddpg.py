@@ -23,7 +23,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrl.core import continuous, exploration
+from jaxrl.core import continuous, exploration, optim
 from jaxrl.core.agent import Agent
 from jaxrl.core.continuous import Batch, ContinuousConfig, ContinuousState
 from jaxrl.core.hparams import resolve_config
@@ -122,14 +122,14 @@ def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, 
         obs = parts.sample(state, key).obs
         ready = state.steps >= config.learning_starts
         loss, grads = jax.value_and_grad(actor_loss)(state.params, state.critic_params, obs)
-        params, actor_opt_state = parts.step_optimizer(state.params, state.actor_opt_state, grads,
+        params, actor_opt_state = optim.step(state.params, state.actor_opt_state, grads,
                                                        hp["actor_learning_rate"], ready)
         tau = jnp.where(ready, hp["tau"], 0.0)
         state = state.replace(
             params=params,
             actor_opt_state=actor_opt_state,
-            target_actor_params=continuous.soft_update(params, state.target_actor_params, tau),
-            target_critic_params=continuous.soft_update(state.critic_params, state.target_critic_params, tau),
+            target_actor_params=optim.soft_update(params, state.target_actor_params, tau),
+            target_critic_params=optim.soft_update(state.critic_params, state.target_critic_params, tau),
         )
         return state, {"actor_loss": jnp.where(ready, loss, 0.0)}
 

@@ -25,8 +25,7 @@ import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl.core import exploration
-from jaxrl.core.actor_critic import make_optimizer, with_hyperparams
+from jaxrl.core import exploration, optim
 from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core import off_policy
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
@@ -39,7 +38,6 @@ from jaxrl.core.targets import (
     crossed_multiple,
     double_q_learning_target,
     n_step_window,
-    periodic_soft_update,
     q_learning_target,
 )
 
@@ -183,7 +181,6 @@ def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, n
     _validate(env, env_params, config)
     venv = VecEnv(env, env_params, config.num_envs)
     network, q_values, input_shape = _q_network(env, env_params, config)
-    optimizer = make_optimizer()
     buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs, config.n_step, config.prioritized)
     count_table = _count_table(env, env_params, config)
     batch = config.batch_size
@@ -193,8 +190,7 @@ def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, n
         obs, env_state = venv.reset(env_key)
         one_obs = jax.tree.map(lambda x: x[0], obs)
         params = network.init(net_key, jnp.zeros(input_shape, jnp.float32))
-        opt_state = with_hyperparams(optimizer.init(params), learning_rate=hparams["learning_rate"],
-                                     max_grad_norm=hparams["max_grad_norm"])
+        opt_state = optim.init(params, hparams["learning_rate"], hparams["max_grad_norm"])
         example = Transition(one_obs, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32), jnp.zeros((), bool),
                              jnp.zeros((), bool), one_obs)
         counts = jnp.zeros(count_table[0], jnp.int32) if count_table else None
@@ -271,22 +267,18 @@ def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, n
         hp = state.hparams
         ready = state.steps >= config.learning_starts
         # fraction of the run done (0 where total_steps is unknown: no annealing then)
-        progress = off_policy.run_progress(state.steps, hp["total_steps"])
+        progress = optim.run_progress(state.steps, hp["total_steps"])
         beta = hp["priority_beta"] + (1.0 - hp["priority_beta"]) * progress
         sample = buffer.sample(state.buffer, key, batch, beta)
         obs, action, reward, discount, boot_obs = minibatch(state.buffer, sample, hp["gamma"])
         grads, (td_error, q_mean) = jax.grad(loss_fn, has_aux=True)(
             state.params, state.target_params, obs, action, reward, discount, boot_obs, sample.weights
         )
-        opt_state = state.opt_state
-        if config.anneal_lr:
-            opt_state = with_hyperparams(opt_state, learning_rate=hp["learning_rate"] * (1.0 - progress))
-        updates, opt_state = optimizer.update(grads, opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
+        learning_rate = optim.annealed(hp["learning_rate"], state.steps, hp["total_steps"]) if config.anneal_lr else None
+        params, opt_state = optim.step(state.params, state.opt_state, grads, learning_rate, ready)
         buffer_state = buffer.update_priorities(state.buffer, sample, jnp.abs(td_error) + hp["priority_eps"],
                                                 hp["priority_alpha"], ready)
-        state = state.replace(params=off_policy.masked(ready, params, state.params),
-                              opt_state=off_policy.masked(ready, opt_state, state.opt_state), buffer=buffer_state)
+        state = state.replace(params=params, opt_state=opt_state, buffer=buffer_state)
         zero = jnp.zeros(())
         metrics = {"td_error": jnp.where(ready, jnp.mean(jnp.abs(td_error)), zero), "q_mean": jnp.where(ready, q_mean, zero)}
         return state, metrics
@@ -294,7 +286,7 @@ def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, n
     def update_target(before: DQNState, state: DQNState) -> DQNState:
         """The target network's update, when the env steps crossed a multiple of its period."""
         due = crossed_multiple(before.steps, state.steps, state.hparams["target_update_period"])
-        return state.replace(target_params=periodic_soft_update(state.params, state.target_params, due, state.hparams["tau"]))
+        return state.replace(target_params=optim.periodic_soft_update(state.params, state.target_params, due, state.hparams["tau"]))
 
     train_step = off_policy.make_train_step(config, env_step, learn, update_target)
 

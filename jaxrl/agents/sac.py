@@ -20,7 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrl.core import continuous
+from jaxrl.core import continuous, optim
 from jaxrl.core.agent import Agent
 from jaxrl.core.continuous import ContinuousConfig, ContinuousState
 from jaxrl.core.distributions import squashed_gaussian
@@ -94,16 +94,16 @@ def make(env: Any, env_params: Any, config: SACConfig | dict | None = None) -> A
         ready = state.steps >= config.learning_starts
         (loss, log_prob), grads = jax.value_and_grad(actor_loss, has_aux=True)(
             state.params, state.critic_params, batch.obs, alpha, actor_key)
-        params, actor_opt_state = parts.step_optimizer(state.params, state.actor_opt_state, grads, hp["actor_learning_rate"], ready)
+        params, actor_opt_state = optim.step(state.params, state.actor_opt_state, grads, hp["actor_learning_rate"], ready)
         log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
         if config.autotune:
             target_entropy = hp["target_entropy_scale"] * parts.action_dim
             alpha_grad = jax.grad(temperature_loss)(log_alpha, log_prob, target_entropy)
-            log_alpha, alpha_opt_state = parts.step_optimizer(log_alpha, alpha_opt_state, alpha_grad, hp["alpha_learning_rate"], ready)
+            log_alpha, alpha_opt_state = optim.step(log_alpha, alpha_opt_state, alpha_grad, hp["alpha_learning_rate"], ready)
         tau = jnp.where(ready, hp["tau"], 0.0)
         state = state.replace(
             params=params, actor_opt_state=actor_opt_state, log_alpha=log_alpha, alpha_opt_state=alpha_opt_state,
-            target_critic_params=continuous.soft_update(state.critic_params, state.target_critic_params, tau),
+            target_critic_params=optim.soft_update(state.critic_params, state.target_critic_params, tau),
             updates=state.updates + ready.astype(jnp.int32),
         )
         zero = jnp.zeros(())

@@ -11,10 +11,10 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import struct
 from gymnax.environments import spaces
 
+from jaxrl.core import optim
 from jaxrl.core.agent import Agent, describe_space
 from jaxrl.errors import ConfigError
 from jaxrl.core.networks import ACTIVATIONS, ActorCritic
@@ -90,7 +90,6 @@ class ActorCriticParts(NamedTuple):
     config: ActorCriticConfig
     venv: VecEnv
     network: ActorCritic
-    optimizer: optax.GradientTransformation
     discrete: bool
     action_low: np.ndarray | None
     action_high: np.ndarray | None
@@ -118,21 +117,6 @@ def validate_common(agent_name: str, env: Any, env_params: Any, config: ActorCri
         raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=(64, 64)")
 
 
-def make_optimizer() -> optax.GradientTransformation:
-    """Adam behind global-norm clipping, both knobs injected so they are traced per run."""
-
-    def factory(learning_rate: float, max_grad_norm: float) -> optax.GradientTransformation:
-        return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(learning_rate, eps=1e-5))
-
-    return optax.inject_hyperparams(factory)(learning_rate=0.0, max_grad_norm=0.0)
-
-
-def with_hyperparams(opt_state: Any, **values: jax.Array) -> Any:
-    """A copy of an ``inject_hyperparams`` state with some hyperparameters replaced."""
-    hyperparams = {**opt_state.hyperparams, **{k: jnp.asarray(v, jnp.float32) for k, v in values.items()}}
-    return opt_state._replace(hyperparams=hyperparams)
-
-
 def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig) -> ActorCriticParts:
     validate_common(agent_name, env, env_params, config)
     venv = VecEnv(env, env_params, config.num_envs)
@@ -156,7 +140,6 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
     )
     low = None if discrete else np.broadcast_to(np.asarray(action_space.low, np.float32), action_space.shape)
     high = None if discrete else np.broadcast_to(np.asarray(action_space.high, np.float32), action_space.shape)
-    optimizer = make_optimizer()
 
     def normalize(params: ACParams, obs: Any) -> Any:
         """The network's input: one-hot for discrete observations, else (optionally) standardised."""
@@ -178,11 +161,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         network_params = network.init(net_key, jnp.zeros(obs_shape, jnp.float32))
         obs_stats = RunningStats.create(obs_shape) if config.normalize_obs else None
         params = ACParams(network_params, obs_stats)
-        opt_state = with_hyperparams(
-            optimizer.init(network_params),
-            learning_rate=hparams["learning_rate"],
-            max_grad_norm=hparams["max_grad_norm"],
-        )
+        opt_state = optim.init(network_params, hparams["learning_rate"], hparams["max_grad_norm"])
         reward_norm = RewardNormalizer.create(config.num_envs) if config.normalize_reward else None
         return ACState(params, opt_state, hparams, env_state, obs, key, jnp.zeros((), jnp.int32), reward_norm)
 
@@ -224,11 +203,8 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         learning_rate = state.hparams["learning_rate"]
         if config.anneal_lr:
             steps_done = state.updates.astype(jnp.float32) * config.num_envs * config.rollout_len
-            total = jnp.maximum(state.hparams["total_steps"], 1.0)
-            learning_rate = learning_rate * jnp.clip(1.0 - steps_done / total, 0.0, 1.0)
-        opt_state = with_hyperparams(opt_state, learning_rate=learning_rate)
-        updates, opt_state = optimizer.update(grads, opt_state, network_params)
-        return optax.apply_updates(network_params, updates), opt_state
+            learning_rate = optim.annealed(learning_rate, steps_done, state.hparams["total_steps"])
+        return optim.step(network_params, opt_state, grads, learning_rate)
 
     def finish(state: ACState, transitions: Transition, network_params: Any, opt_state: Any, key: jax.Array) -> ACState:
         """After learning: install the new weights, update normalisation statistics from this
@@ -249,7 +225,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         return env_action(dist.mode())
 
     return ActorCriticParts(
-        config, venv, network, optimizer, discrete, low, high,
+        config, venv, network, discrete, low, high,
         init, apply, collect, bootstrap_values, apply_gradients, finish, act,
     )
 

@@ -16,12 +16,10 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl.core import off_policy
-from jaxrl.core.actor_critic import make_optimizer, with_hyperparams
+from jaxrl.core import off_policy, optim
 from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
 from jaxrl.errors import ConfigError
@@ -82,12 +80,10 @@ class ContinuousParts(NamedTuple):
     action_dim: int
     actor: Any  # a flax module: observation -> the agent's actor output
     critic: CriticEnsemble
-    optimizer: optax.GradientTransformation
     init: Callable[..., ContinuousState]
     env_step: Callable[[ContinuousState, jax.Array, Callable], tuple[ContinuousState, dict]]
     sample: Callable[[ContinuousState, jax.Array], Batch]
     critic_step: Callable[[ContinuousState, Batch, jax.Array], tuple[ContinuousState, dict]]
-    step_optimizer: Callable[[Any, Any, Any, jax.Array, jax.Array], tuple[Any, Any]]
     to_env: Callable[[jax.Array], jax.Array]
 
 
@@ -107,11 +103,6 @@ def validate(agent_name: str, env: Any, env_params: Any, config: ContinuousConfi
     off_policy.validate_replay(config)
 
 
-def soft_update(params: Any, target: Any, tau: jax.Array) -> Any:
-    """Polyak averaging: ``tau * params + (1 - tau) * target``."""
-    return optax.incremental_update(params, target, tau)
-
-
 def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, make_actor: Callable[[int], Any], *,
           target_actor: bool, learn_alpha: bool, ou_noise: bool) -> ContinuousParts:
     """``make_actor(action_dim)`` makes the agent's actor module; the flags pick the optional state
@@ -126,15 +117,11 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
     venv = VecEnv(env, env_params, config.num_envs)
     buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs)
     critic = CriticEnsemble(config.num_critics, tuple(int(w) for w in config.hidden), config.activation)
-    optimizer = make_optimizer()
 
     def to_env(action: jax.Array) -> jax.Array:
         """[-1, 1] -> the env's bounds, in its action shape."""
         scaled = low + 0.5 * (jnp.clip(action, -1.0, 1.0) + 1.0) * (high - low)
         return scaled.reshape(action.shape[:-1] + tuple(action_space.shape))
-
-    def new_opt_state(params: Any, learning_rate: jax.Array, max_grad_norm: jax.Array) -> Any:
-        return with_hyperparams(optimizer.init(params), learning_rate=learning_rate, max_grad_norm=max_grad_norm)
 
     def init(key: jax.Array, hparams: dict) -> ContinuousState:
         actor_key, critic_key, env_key, key = jax.random.split(key, 4)
@@ -150,10 +137,10 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
             critic_params=critic_params,
             target_actor_params=actor_params if target_actor else None,
             target_critic_params=critic_params,
-            actor_opt_state=new_opt_state(actor_params, hparams["actor_learning_rate"], hparams["max_grad_norm"]),
-            critic_opt_state=new_opt_state(critic_params, hparams["learning_rate"], hparams["max_grad_norm"]),
+            actor_opt_state=optim.init(actor_params, hparams["actor_learning_rate"], hparams["max_grad_norm"]),
+            critic_opt_state=optim.init(critic_params, hparams["learning_rate"], hparams["max_grad_norm"]),
             log_alpha=log_alpha,
-            alpha_opt_state=new_opt_state(log_alpha, hparams["alpha_learning_rate"], hparams["max_grad_norm"]) if learn_alpha else None,
+            alpha_opt_state=optim.init(log_alpha, hparams["alpha_learning_rate"], hparams["max_grad_norm"]) if learn_alpha else None,
             buffer=buffer.init(example),
             hparams=hparams,
             env_state=env_state,
@@ -185,14 +172,6 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
         discount = state.hparams["gamma"] * (1.0 - data.terminated.astype(jnp.float32))
         return Batch(data.obs.astype(jnp.float32), data.action, data.reward, discount, data.final_obs.astype(jnp.float32))
 
-    def step_optimizer(params: Any, opt_state: Any, grads: Any, learning_rate: jax.Array,
-                       ready: jax.Array) -> tuple[Any, Any]:
-        """One Adam step at ``learning_rate``, kept only where ``ready``."""
-        opt_state = with_hyperparams(opt_state, learning_rate=learning_rate)
-        updates, new_opt_state = optimizer.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
-        return off_policy.masked(ready, new_params, params), off_policy.masked(ready, new_opt_state, opt_state)
-
     def critic_step(state: ContinuousState, batch: Batch, target: jax.Array) -> tuple[ContinuousState, dict]:
         """Regress every critic on ``target`` (0.5 x squared error, summed over critics)."""
         target = jax.lax.stop_gradient(target)
@@ -203,13 +182,13 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
 
         (loss, q_mean), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic_params)
         ready = state.steps >= config.learning_starts
-        critic_params, opt_state = step_optimizer(state.critic_params, state.critic_opt_state, grads,
+        critic_params, opt_state = optim.step(state.critic_params, state.critic_opt_state, grads,
                                                   state.hparams["learning_rate"], ready)
         zero = jnp.zeros(())
         metrics = {"critic_loss": jnp.where(ready, loss, zero), "q_mean": jnp.where(ready, q_mean, zero)}
         return state.replace(critic_params=critic_params, critic_opt_state=opt_state), metrics
 
-    return ContinuousParts(config, action_dim, actor, critic, optimizer, init, env_step, sample, critic_step, step_optimizer, to_env)
+    return ContinuousParts(config, action_dim, actor, critic, init, env_step, sample, critic_step, to_env)
 
 
 def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, default_hparams: dict,

@@ -86,16 +86,6 @@ def validate_replay(config: ReplayConfig, n_step: int = 1) -> None:
         raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=256,256")
 
 
-def run_progress(steps: jax.Array, total_steps: jax.Array) -> jax.Array:
-    """The fraction of the run done, in [0, 1] (0 where total_steps is unknown: no annealing)."""
-    return jnp.where(total_steps > 0, jnp.clip(steps / jnp.maximum(total_steps, 1.0), 0.0, 1.0), 0.0)
-
-
-def masked(ready: jax.Array, new: Any, old: Any) -> Any:
-    """``new`` where ``ready`` else ``old``, leaf by leaf (masks updates before learning starts)."""
-    return jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, old)
-
-
 def _env_totals(metrics: dict) -> dict:
     """Env metrics stacked over steps: counts and returns summed, ``epsilon``-like rates averaged."""
     return {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}

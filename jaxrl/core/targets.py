@@ -1,4 +1,4 @@
-"""Value targets and target networks, shared by the value-based and actor-critic off-policy agents.
+"""Value targets, n-step windows and the target network's schedule, shared by the value-based and actor-critic off-policy agents.
 
 Single-stream functions in rlax's terms (``r_t``, ``discount_t`` = gamma * (1 - terminated),
 ``q_t`` the action values at the observation the action led to); ``vmap`` them over a batch.
@@ -6,12 +6,9 @@ Single-stream functions in rlax's terms (``r_t``, ``discount_t`` = gamma * (1 - 
 
 from __future__ import annotations
 
-from typing import Any
-
 import chex
 import jax
 import jax.numpy as jnp
-import optax
 
 
 def q_learning_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array) -> jax.Array:
@@ -49,13 +46,6 @@ def n_step_window(
     reward = jnp.sum(jnp.where(steps <= last, powers * rewards, 0.0))
     discount = gamma * powers[last] * (1.0 - terminated[last].astype(jnp.float32))
     return reward, discount, last
-
-
-def periodic_soft_update(params: Any, target_params: Any, due: jax.Array, tau: jax.Array | float) -> Any:
-    """Where ``due``: ``target <- tau * params + (1 - tau) * target`` (tau = 1: a hard copy), else
-    unchanged. Both kinds (hard copy every K steps, Polyak averaging every step) in one traced rule."""
-    updated = optax.incremental_update(params, target_params, tau)
-    return jax.tree.map(lambda new, old: jnp.where(due, new, old), updated, target_params)
 
 
 def crossed_multiple(before: jax.Array, after: jax.Array, period: jax.Array) -> jax.Array:
