@@ -23,9 +23,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrl.core import continuous, exploration, optim
+from jaxrl.core import continuous, exploration, off_policy, optim
 from jaxrl.core.agent import Agent
-from jaxrl.core.continuous import Batch, ContinuousConfig, ContinuousState
+from jaxrl.core.continuous import ContinuousConfig, ContinuousState
+from jaxrl.core.off_policy import Batch
 from jaxrl.core.hparams import resolve_config
 from jaxrl.errors import ConfigError
 from jaxrl.core.networks import DeterministicActor
@@ -113,14 +114,14 @@ def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, 
         sample_key, smoothing_key = jax.random.split(key)
         batch = parts.sample(state, sample_key)
         state, metrics = parts.critic_step(state, batch, critic_target(state, batch, smoothing_key))
-        ready = state.steps >= config.learning_starts
+        ready = off_policy.learning_started(config, state.steps)
         return state.replace(updates=state.updates + ready.astype(jnp.int32)), metrics
 
     def update_actor(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
         """One actor update on a fresh minibatch, then both targets move towards the online nets."""
         hp = state.hparams
         obs = parts.sample(state, key).obs
-        ready = state.steps >= config.learning_starts
+        ready = off_policy.learning_started(config, state.steps)
         loss, grads = jax.value_and_grad(actor_loss)(state.params, state.critic_params, obs)
         params, actor_opt_state = optim.step(state.params, state.actor_opt_state, grads,
                                                        hp["actor_learning_rate"], ready)
@@ -131,7 +132,7 @@ def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, 
             target_actor_params=optim.soft_update(params, state.target_actor_params, tau),
             target_critic_params=optim.soft_update(state.critic_params, state.target_critic_params, tau),
         )
-        return state, {"actor_loss": jnp.where(ready, loss, 0.0)}
+        return state, off_policy.learning_metrics(ready, {"actor_loss": loss})
 
     def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
         """The deterministic policy, scaled to the env's bounds."""

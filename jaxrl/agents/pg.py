@@ -86,7 +86,7 @@ def _make(name: str, env: Any, env_params: Any, config: Any, hparams_defaults: d
     batch_size = config.num_envs * config.rollout_len
     over_envs = partial(jax.vmap, in_axes=1, out_axes=1)
 
-    def advantages_and_targets(traj: actor_critic.Transition, next_values: jax.Array, hparams: dict):
+    def advantages_and_targets(traj: actor_critic.RolloutStep, next_values: jax.Array, hparams: dict):
         """(advantages, per-sample weights, value targets or None) for this agent's estimator."""
         gamma = hparams["gamma"]
         ones = jnp.ones_like(traj.reward)

@@ -20,7 +20,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxrl.core import continuous, optim
+from jaxrl.core import continuous, off_policy, optim
 from jaxrl.core.agent import Agent
 from jaxrl.core.continuous import ContinuousConfig, ContinuousState
 from jaxrl.core.distributions import squashed_gaussian
@@ -91,7 +91,7 @@ def make(env: Any, env_params: Any, config: SACConfig | dict | None = None) -> A
         next_q = critic.apply(state.target_critic_params, batch.next_obs, next_action)  # [critics, batch]
         target = jax.vmap(soft_target, in_axes=(0, 0, 1, 0, None))(batch.reward, batch.discount, next_q, next_log_prob, alpha)
         state, metrics = parts.critic_step(state, batch, target)
-        ready = state.steps >= config.learning_starts
+        ready = off_policy.learning_started(config, state.steps)
         (loss, log_prob), grads = jax.value_and_grad(actor_loss, has_aux=True)(
             state.params, state.critic_params, batch.obs, alpha, actor_key)
         params, actor_opt_state = optim.step(state.params, state.actor_opt_state, grads, hp["actor_learning_rate"], ready)
@@ -106,9 +106,8 @@ def make(env: Any, env_params: Any, config: SACConfig | dict | None = None) -> A
             target_critic_params=optim.soft_update(state.critic_params, state.target_critic_params, tau),
             updates=state.updates + ready.astype(jnp.int32),
         )
-        zero = jnp.zeros(())
-        return state, {**metrics, "actor_loss": jnp.where(ready, loss, zero), "alpha": alpha,
-                       "entropy": jnp.where(ready, -jnp.mean(log_prob), zero)}
+        actor_metrics = off_policy.learning_metrics(ready, {"actor_loss": loss, "entropy": -jnp.mean(log_prob)})
+        return state, {**metrics, **actor_metrics, "alpha": alpha}
 
     def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
         """The deterministic policy ``tanh(mean)``, scaled to the env's bounds."""

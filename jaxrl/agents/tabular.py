@@ -116,29 +116,6 @@ class TabularState:
 
 
 # -- pure pieces ----------------------------------------------------------------------------------
-def _epsilon(config: TabularConfig, hparams: dict, count: jax.Array) -> jax.Array:
-    return exploration.epsilon_schedule(
-        config.epsilon_schedule,
-        count,
-        hparams["epsilon"],
-        hparams["epsilon_end"],
-        hparams["epsilon_decay"],
-        hparams["epsilon_decay_duration"],
-    )
-
-
-def _behaviour_action(config: TabularConfig, key: jax.Array, q_values: jax.Array, epsilon: jax.Array, temperature: jax.Array) -> jax.Array:
-    if config.exploration == "boltzmann":
-        return exploration.boltzmann(key, q_values, temperature)
-    return exploration.epsilon_greedy(key, q_values, epsilon)
-
-
-def _behaviour_probs(config: TabularConfig, q_values: jax.Array, epsilon: jax.Array, temperature: jax.Array) -> jax.Array:
-    if config.exploration == "boltzmann":
-        return exploration.boltzmann_probs(q_values, temperature)
-    return exploration.epsilon_greedy_probs(q_values, epsilon)
-
-
 def sarsa_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, a_t: jax.Array) -> jax.Array:
     """r + discount * Q(s', a')."""
     chex.assert_rank(q_t, 1)
@@ -198,13 +175,17 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
     venv = VecEnv(env, env_params, config.num_envs)
     num_states = env.observation_space(env_params).n
     num_actions = env.action_space(env_params).n
+
     def counts(steps: jax.Array, episodes: jax.Array) -> jax.Array:
-        return episodes if config.schedule_unit == "episodes" else jnp.broadcast_to(steps, episodes.shape)
+        return exploration.schedule_count(config.schedule_unit, steps, episodes)
+
+    def epsilon(hparams: dict, count: jax.Array) -> jax.Array:
+        return exploration.scheduled_epsilon(config.epsilon_schedule, count, hparams)
 
     def choose(key: jax.Array, q: jax.Array, obs: jax.Array, count: jax.Array, hparams: dict):
         """Behaviour-policy actions for every env at once: [num_envs]."""
-        epsilon = jnp.broadcast_to(_epsilon(config, hparams, count), (config.num_envs,))
-        return _behaviour_action(config, key, q[obs], epsilon, hparams["temperature"]), epsilon
+        eps = jnp.broadcast_to(epsilon(hparams, count), (config.num_envs,))
+        return exploration.behaviour_action(config.exploration, key, q[obs], eps, hparams["temperature"]), eps
 
     def init(key: jax.Array, hparams: dict) -> TabularState:
         env_key, action_key, key = jax.random.split(key, 3)
@@ -231,7 +212,7 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         if rule == "sarsa":
             return sarsa_target(r, discount, q_next, a_boot)
         if rule == "expected_sarsa":
-            probs = _behaviour_probs(config, q_next, epsilon_next, hparams["temperature"])
+            probs = exploration.behaviour_probs(config.exploration, q_next, epsilon_next, hparams["temperature"])
             return expected_sarsa_target(r, discount, q_next, probs)
         return q_learning_target(r, discount, q_next)
 
@@ -241,14 +222,14 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         key, act_key, env_key = jax.random.split(state.key, 3)
         count = counts(state.steps, state.episodes)
         if rule == "sarsa":
-            actions, epsilon = state.action, _epsilon(config, hparams, count)
+            actions, eps = state.action, epsilon(hparams, count)
         else:
-            actions, epsilon = choose(act_key, q, state.obs, count, hparams)
+            actions, eps = choose(act_key, q, state.obs, count, hparams)
         env_state, step = venv.step(env_key, state.env_state, actions)
         done = step.info["episode_done"]
         episodes = state.episodes + done.astype(jnp.int32)
         next_count = counts(state.steps + 1, episodes)
-        epsilon_next = jnp.broadcast_to(_epsilon(config, hparams, next_count), (config.num_envs,))
+        epsilon_next = jnp.broadcast_to(epsilon(hparams, next_count), (config.num_envs,))
         if rule == "sarsa":
             # SARSA's a' is the action it takes next; at an episode end that action belongs to the
             # new episode, so the bootstrap uses a fresh draw at the final observation instead.
@@ -283,7 +264,7 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         metrics = {
             **episode_metrics(step.info),
             "td_error": jnp.abs(td_errors).mean(),
-            "epsilon": jnp.mean(epsilon),
+            "epsilon": jnp.mean(eps),
         }
         new_state = state.replace(
             params=q, env_state=env_state, obs=step.obs, action=next_actions,

@@ -24,7 +24,7 @@ from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
 from jaxrl.errors import ConfigError
 from jaxrl.core.networks import CriticEnsemble
-from jaxrl.core.off_policy import ReplayConfig, Transition
+from jaxrl.core.off_policy import Batch, ReplayConfig, Transition, learning_started
 from jaxrl.core.rollout import VecEnv, episode_metrics
 
 
@@ -63,14 +63,6 @@ class ContinuousState:
     steps: jax.Array  # env steps per seed so far
     updates: jax.Array  # gradient steps taken (after learning starts)
     noise: jax.Array | None  # Ornstein-Uhlenbeck exploration state [num_envs, D], DDPG's option
-
-
-class Batch(NamedTuple):
-    obs: jax.Array
-    action: jax.Array  # in [-1, 1]
-    reward: jax.Array
-    discount: jax.Array  # gamma * (1 - terminated): only termination zeroes the bootstrap
-    next_obs: jax.Array  # the final observation the action led to (before any auto-reset)
 
 
 class ContinuousParts(NamedTuple):
@@ -157,7 +149,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
         behave_key, random_key, env_key = jax.random.split(key, 3)
         actions, noise = behave(state, behave_key)
         uniform = jax.random.uniform(random_key, actions.shape, minval=-1.0, maxval=1.0)
-        actions = jnp.where(state.steps < config.learning_starts, uniform, jnp.clip(actions, -1.0, 1.0))
+        actions = jnp.where(learning_started(config, state.steps), jnp.clip(actions, -1.0, 1.0), uniform)
         env_state, out = venv.step(env_key, state.env_state, to_env(actions))
         transition = Transition(state.obs, actions, out.reward.astype(jnp.float32), out.terminated, out.truncated, out.final_obs)
         if noise is not None:  # a fresh noise process for each new episode
@@ -181,11 +173,10 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
             return 0.5 * jnp.mean((q - target) ** 2, axis=-1).sum(), q.mean()
 
         (loss, q_mean), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic_params)
-        ready = state.steps >= config.learning_starts
+        ready = learning_started(config, state.steps)
         critic_params, opt_state = optim.step(state.critic_params, state.critic_opt_state, grads,
                                                   state.hparams["learning_rate"], ready)
-        zero = jnp.zeros(())
-        metrics = {"critic_loss": jnp.where(ready, loss, zero), "q_mean": jnp.where(ready, q_mean, zero)}
+        metrics = off_policy.learning_metrics(ready, {"critic_loss": loss, "q_mean": q_mean})
         return state.replace(critic_params=critic_params, critic_opt_state=opt_state), metrics
 
     return ContinuousParts(config, action_dim, actor, critic, init, env_step, sample, critic_step, to_env)

@@ -1,5 +1,5 @@
-"""What the off-policy agents share: the replay config and its checks, the stored transition,
-env steps into the buffer, and the train_step skeleton.
+"""What the off-policy agents share: the replay config and its checks, the stored transition and
+the sampled minibatch, the learning-starts mask, and the train_step skeleton.
 
 One ``train_step`` = ``train_freq`` env steps of every env (each transition written to the replay
 buffer held in the state), then ``gradient_steps`` updates on minibatches sampled from it (TD3
@@ -11,7 +11,7 @@ repeats that ``policy_delay`` times, then updates its actor). Before
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -47,6 +47,27 @@ class Transition:
     terminated: jax.Array
     truncated: jax.Array
     final_obs: Any  # the observation the action led to, before any auto-reset
+
+
+class Batch(NamedTuple):
+    """A sampled minibatch, reduced to one-step form (leaves ``[batch, ...]``)."""
+
+    obs: Any
+    action: jax.Array
+    reward: jax.Array  # n-step: the window's discounted reward sum
+    discount: jax.Array  # gamma^m * (1 - terminated): only termination zeroes the bootstrap
+    next_obs: Any  # the final observation to bootstrap from (before any auto-reset)
+
+
+def learning_started(config: ReplayConfig, steps: jax.Array) -> jax.Array:
+    """True once ``learning_starts`` env steps per seed are done: before, actions are random and
+    updates are masked out."""
+    return steps >= config.learning_starts
+
+
+def learning_metrics(ready: jax.Array, metrics: dict[str, jax.Array]) -> dict[str, jax.Array]:
+    """Learning metrics, 0 before learning starts (when their updates are masked out)."""
+    return {k: jnp.where(ready, v, jnp.zeros(())) for k, v in metrics.items()}
 
 
 def validate_replay(config: ReplayConfig, n_step: int = 1) -> None:
