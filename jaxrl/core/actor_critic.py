@@ -50,7 +50,9 @@ COMMON_HPARAMS: dict[str, float] = {
 
 
 class RolloutStep(NamedTuple):
-    """One rollout step of every env; leading axes [T, num_envs] once stacked."""
+    """One on-policy rollout step of every env: a replay ``Transition``'s fields plus the policy's
+    log-probability and value and the raw data for normalisation statistics; leading axes
+    [T, num_envs] once stacked."""
 
     obs: Any  # the (normalised) observation the action was chosen from
     action: jax.Array
