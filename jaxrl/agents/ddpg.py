@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -54,15 +55,17 @@ DDPG_HPARAMS: dict[str, float] = {
 TD3_CONFIG = {"num_critics": 2, "target_smoothing": True, "policy_delay": 2}
 
 
-def td3_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array) -> jax.Array:
-    """``r + discount * min_i Q'_i(s', a')`` for one transition; ``next_q``: [num_critics]
+def td3_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array) -> jax.Array:
+    """``r + discount * min_i Q'_i(s', a')`` for one transition; ``q_t``: [num_critics]
     (a single critic gives DDPG's target)."""
-    return reward + discount * jnp.min(next_q)
+    chex.assert_rank([r_t, discount_t, q_t], [0, 0, 1])
+    return r_t + discount_t * jnp.min(q_t)
 
 
 def smoothed_action(action: jax.Array, noise: jax.Array, target_noise: jax.Array, noise_clip: jax.Array) -> jax.Array:
     """TD3's target policy smoothing: ``clip(a + clip(target_noise * noise, -c, c), -1, 1)``,
     ``noise`` standard normal."""
+    chex.assert_equal_shape((action, noise))
     return jnp.clip(action + jnp.clip(target_noise * noise, -noise_clip, noise_clip), -1.0, 1.0)
 
 

@@ -16,6 +16,7 @@ import dataclasses
 from functools import partial
 from typing import Any
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -61,6 +62,8 @@ def policy_gradient_loss(
     hparams: dict,
 ) -> tuple[jax.Array, dict]:
     """-E_w[log pi(a|s) A] - ent_coef H + vf_coef 0.5 E[(V - target)^2] over weighted samples."""
+    chex.assert_rank([advantages, weights], 1)
+    chex.assert_equal_shape([advantages, weights] + ([] if value_targets is None else [value_targets]))
     dist, value = apply_fn(network_params, obs)
     total_weight = jnp.maximum(weights.sum(), 1.0)
     policy_loss = -jnp.sum(weights * dist.log_prob(actions) * jax.lax.stop_gradient(advantages)) / total_weight

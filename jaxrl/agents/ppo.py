@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -53,6 +54,8 @@ def ppo_loss(
     network_params: Any, apply_fn: Any, batch: Batch, hparams: dict, normalize_advantages: bool, clip_value: bool
 ) -> tuple[jax.Array, dict]:
     """The clipped-surrogate objective (to minimise) and its parts."""
+    chex.assert_rank([batch.log_prob, batch.value, batch.advantage, batch.target], 1)
+    chex.assert_equal_shape([batch.log_prob, batch.value, batch.advantage, batch.target])
     dist, value = apply_fn(network_params, batch.obs)
     log_prob = dist.log_prob(batch.action)
     log_ratio = log_prob - batch.log_prob

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -44,15 +45,18 @@ DEFAULT_HPARAMS: dict[str, float] = {
 }
 
 
-def soft_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array, next_log_prob: jax.Array,
+def soft_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, log_prob_t: jax.Array,
                 alpha: jax.Array) -> jax.Array:
-    """``r + discount * (min_i Q'_i(s', a') - alpha * log pi(a' | s'))`` for one transition."""
-    return reward + discount * (jnp.min(next_q) - alpha * next_log_prob)
+    """``r + discount * (min_i Q'_i(s', a') - alpha * log pi(a' | s'))`` for one transition;
+    ``q_t``: [num_critics]."""
+    chex.assert_rank([r_t, discount_t, q_t, log_prob_t, alpha], [0, 0, 1, 0, 0])
+    return r_t + discount_t * (jnp.min(q_t) - alpha * log_prob_t)
 
 
 def temperature_loss(log_alpha: jax.Array, log_prob: jax.Array, target_entropy: jax.Array) -> jax.Array:
     """``-log_alpha * (log pi + target_entropy)``, averaged: raises alpha while the policy's entropy
     (``-log pi``) is below the target, lowers it above."""
+    chex.assert_rank([log_alpha, log_prob, target_entropy], [0, 1, 0])
     return -jnp.mean(log_alpha * jax.lax.stop_gradient(log_prob + target_entropy))
 
 

@@ -118,19 +118,20 @@ class TabularState:
 # -- pure pieces ----------------------------------------------------------------------------------
 def sarsa_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, a_t: jax.Array) -> jax.Array:
     """r + discount * Q(s', a')."""
-    chex.assert_rank(q_t, 1)
+    chex.assert_rank([r_t, discount_t, q_t, a_t], [0, 0, 1, 0])
     return r_t + discount_t * q_t[a_t]
 
 
 def expected_sarsa_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, probs_t: jax.Array) -> jax.Array:
     """r + discount * sum_a pi(a | s') Q(s', a)."""
+    chex.assert_rank([r_t, discount_t, q_t, probs_t], [0, 0, 1, 1])
     chex.assert_equal_shape((q_t, probs_t))
     return r_t + discount_t * probs_t @ q_t
 
 
 def td_update(q: jax.Array, s: jax.Array, a: jax.Array, target: jax.Array, learning_rate: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``Q[s, a] += lr * (target - Q[s, a])``; returns the new table and the TD error."""
-    chex.assert_rank(q, 2)
+    chex.assert_rank([q, s, a, target], [2, 0, 0, 0])
     td_error = target - q[s, a]
     return q.at[s, a].add(learning_rate * td_error), td_error
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, NamedTuple
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -166,6 +167,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
 
     def critic_step(state: ContinuousState, batch: Batch, target: jax.Array) -> tuple[ContinuousState, dict]:
         """Regress every critic on ``target`` (0.5 x squared error, summed over critics)."""
+        chex.assert_rank(target, 1)
         target = jax.lax.stop_gradient(target)
 
         def loss_fn(critic_params: Any) -> tuple[jax.Array, jax.Array]:

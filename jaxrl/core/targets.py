@@ -13,14 +13,14 @@ import jax.numpy as jnp
 
 def q_learning_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array) -> jax.Array:
     """r + discount * max_a Q(s', a)."""
-    chex.assert_rank(q_t, 1)
+    chex.assert_rank([r_t, discount_t, q_t], [0, 0, 1])
     return r_t + discount_t * jnp.max(q_t)
 
 
 def double_q_learning_target(r_t: jax.Array, discount_t: jax.Array, q_t_value: jax.Array, q_t_selector: jax.Array) -> jax.Array:
     """r + discount * Q_value(s', argmax_a Q_selector(s', a)) (van Hasselt et al. 2016: the online
     network selects, the target network evaluates)."""
-    chex.assert_rank((q_t_value, q_t_selector), 1)
+    chex.assert_rank([r_t, discount_t, q_t_value, q_t_selector], [0, 0, 1, 1])
     chex.assert_equal_shape((q_t_value, q_t_selector))
     return r_t + discount_t * q_t_value[jnp.argmax(q_t_selector)]
 
