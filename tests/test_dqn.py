@@ -8,12 +8,12 @@ import pytest
 import jaxrl
 from jaxrl.agents import dqn
 from jaxrl.core import exploration
+from jaxrl.core.optim import periodic_soft_update
 from jaxrl.core.buffers import ReplayBuffer
 from jaxrl.core.targets import (
     crossed_multiple,
     double_q_learning_target,
     n_step_window,
-    periodic_soft_update,
     q_learning_target,
 )
 from jaxrl.envs import probes

@@ -74,7 +74,7 @@ def test_ppo_clipped_loss_by_hand():
         advantage=jnp.array([1.0, -2.0]),
         target=jnp.array([1.5, 1.0]),
     )
-    hp = {"clip_eps": 0.2, "vf_coef": 0.5, "ent_coef": 0.01}
+    hp = ppo.PPOHParams(clip_eps=0.2, vf_coef=0.5, ent_coef=0.01)
     loss, aux = ppo.ppo_loss(params, _stub_apply, batch, hp, normalize_advantages=False, clip_value=True)
     # sample 0: min(1.1 * 1, 1.1 * 1) = 1.1; sample 1: min(0.778 * -2, 0.8 * -2) = -1.6 -> -(1.1 - 1.6) / 2
     assert aux["policy_loss"] == pytest.approx(0.25, rel=1e-5)
@@ -91,7 +91,7 @@ def test_ppo_clipped_loss_by_hand():
 
 def test_policy_gradient_loss_by_hand():
     params = {"logits": jnp.log(jnp.array([[0.6, 0.4], [0.3, 0.7]])), "value": jnp.array([1.0, 2.0])}
-    hp = {"vf_coef": 0.5, "ent_coef": 0.0}
+    hp = pg.A2CHParams(vf_coef=0.5, ent_coef=0.0)
     loss, aux = pg.policy_gradient_loss(
         params, _stub_apply, jnp.array([0, 1, 1]), jnp.array([0, 1, 0]), jnp.array([2.0, -1.0, 5.0]),
         jnp.array([1.0, 1.0, 0.0]), jnp.array([2.0, 1.0, 0.0]), hp,

@@ -20,14 +20,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+import chex
 import jax
 import jax.numpy as jnp
 
-from jaxrl.core import continuous, exploration
+from jaxrl.core import continuous, exploration, off_policy, optim
 from jaxrl.core.agent import Agent
 from flax import struct
 
-from jaxrl.core.continuous import Batch, ContinuousConfig, ContinuousHParams, ContinuousState
+from jaxrl.core.continuous import ContinuousConfig, ContinuousHParams, ContinuousState
+from jaxrl.core.off_policy import Batch
 from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.errors import ConfigError
 from jaxrl.core.networks import DeterministicActor
@@ -52,15 +54,17 @@ class DDPGHParams(ContinuousHParams):
     target_noise_clip: float = hparam(0.5, "TD3 smoothing: the noise's clip", low=0)
 
 
-def td3_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array) -> jax.Array:
-    """``r + discount * min_i Q'_i(s', a')`` for one transition; ``next_q``: [num_critics]
+def td3_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array) -> jax.Array:
+    """``r + discount * min_i Q'_i(s', a')`` for one transition; ``q_t``: [num_critics]
     (a single critic gives DDPG's target)."""
-    return reward + discount * jnp.min(next_q)
+    chex.assert_rank([r_t, discount_t, q_t], [0, 0, 1])
+    return r_t + discount_t * jnp.min(q_t)
 
 
 def smoothed_action(action: jax.Array, noise: jax.Array, target_noise: jax.Array, noise_clip: jax.Array) -> jax.Array:
     """TD3's target policy smoothing: ``clip(a + clip(target_noise * noise, -c, c), -1, 1)``,
     ``noise`` standard normal."""
+    chex.assert_equal_shape((action, noise))
     return jnp.clip(action + jnp.clip(target_noise * noise, -noise_clip, noise_clip), -1.0, 1.0)
 
 
@@ -83,9 +87,9 @@ def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, 
         hp = state.hparams
         eps = jax.random.normal(key, mean.shape)
         if config.noise == "ou":
-            noise = exploration.ornstein_uhlenbeck_step(state.noise, eps, hp["ou_theta"], hp["exploration_noise"], hp["ou_dt"])
+            noise = exploration.ornstein_uhlenbeck_step(state.noise, eps, hp.ou_theta, hp.exploration_noise, hp.ou_dt)
             return mean + noise, noise
-        return mean + hp["exploration_noise"] * eps, None
+        return mean + hp.exploration_noise * eps, None
 
     def env_step(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
         return parts.env_step(state, key, behave)
@@ -95,7 +99,7 @@ def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, 
         next_action = actor.apply(state.target_actor_params, batch.next_obs)
         if config.target_smoothing:
             next_action = smoothed_action(next_action, jax.random.normal(key, next_action.shape),
-                                          hp["target_noise"], hp["target_noise_clip"])
+                                          hp.target_noise, hp.target_noise_clip)
         next_q = parts.critic.apply(state.target_critic_params, batch.next_obs, next_action)  # [critics, batch]
         return jax.vmap(td3_target, in_axes=(0, 0, 1))(batch.reward, batch.discount, next_q)
 
@@ -108,25 +112,25 @@ def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, 
         sample_key, smoothing_key = jax.random.split(key)
         batch = parts.sample(state, sample_key)
         state, metrics = parts.critic_step(state, batch, critic_target(state, batch, smoothing_key))
-        ready = state.steps >= config.learning_starts
+        ready = off_policy.learning_started(config, state.steps)
         return state.replace(updates=state.updates + ready.astype(jnp.int32)), metrics
 
     def update_actor(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
         """One actor update on a fresh minibatch, then both targets move towards the online nets."""
         hp = state.hparams
         obs = parts.sample(state, key).obs
-        ready = state.steps >= config.learning_starts
+        ready = off_policy.learning_started(config, state.steps)
         loss, grads = jax.value_and_grad(actor_loss)(state.params, state.critic_params, obs)
-        params, actor_opt_state = parts.step_optimizer(state.params, state.actor_opt_state, grads,
-                                                       hp["actor_learning_rate"], ready)
-        tau = jnp.where(ready, hp["tau"], 0.0)
+        params, actor_opt_state = optim.step(state.params, state.actor_opt_state, grads,
+                                                       hp.actor_learning_rate, ready)
+        tau = jnp.where(ready, hp.tau, 0.0)
         state = state.replace(
             params=params,
             actor_opt_state=actor_opt_state,
-            target_actor_params=continuous.soft_update(params, state.target_actor_params, tau),
-            target_critic_params=continuous.soft_update(state.critic_params, state.target_critic_params, tau),
+            target_actor_params=optim.soft_update(params, state.target_actor_params, tau),
+            target_critic_params=optim.soft_update(state.critic_params, state.target_critic_params, tau),
         )
-        return state, {"actor_loss": jnp.where(ready, loss, 0.0)}
+        return state, off_policy.learning_metrics(ready, {"actor_loss": loss})
 
     def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
         """The deterministic policy, scaled to the env's bounds."""

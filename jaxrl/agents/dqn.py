@@ -11,40 +11,34 @@ at the first episode end): DQN ``R + discount * max_a Q_target(s', a)``; Double 
 ``R + discount * Q_target(s', argmax_a Q(s', a))``. ``s'`` is the final observation the window's
 last action led to (before any auto-reset), so a time-limit truncation bootstraps and only a
 termination zeroes the bootstrap.
+
+The pieces are module-level functions over ``ValueParts`` (``jaxrl.core.value_based``) and the
+state, so other value-based agents import them; ``make`` only wires them together.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any, Literal
 
+import chex
 import jax
 import jax.numpy as jnp
-import numpy as np
-import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl.core import exploration
-from jaxrl.core.actor_critic import make_optimizer, with_hyperparams
+from jaxrl.core import exploration, off_policy, optim, value_based
 from jaxrl.core.agent import Agent, describe_space
-from jaxrl.core import off_policy
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
-from jaxrl.core.off_policy import ReplayConfig, Transition
 from jaxrl.core.exploration import EpsilonSchedule, ExplorationHParams, ExplorationKind, ScheduleUnit
 from jaxrl.core.hparams import hparam, resolve_config
+from jaxrl.core.networks import Activation, QNetwork, Torso, obs_encoding
+from jaxrl.core.off_policy import Batch, ReplayConfig, Transition
+from jaxrl.core.rollout import VecEnv
+from jaxrl.core.targets import double_q_learning_target, q_learning_target
+from jaxrl.core.value_based import ValueParts
 from jaxrl.errors import ConfigError
-from jaxrl.core.networks import Activation, QNetwork, Torso
-from jaxrl.core.rollout import VecEnv, episode_metrics
-from jaxrl.core.targets import (
-    crossed_multiple,
-    double_q_learning_target,
-    n_step_window,
-    periodic_soft_update,
-    q_learning_target,
-)
-
-MAX_COUNT_TABLE = 1 << 24
 
 
 # -- config and hyperparameters -------------------------------------------------------------------
@@ -117,47 +111,85 @@ def _validate(env: Any, env_params: Any, config: DQNConfig) -> None:
         raise ConfigError(f"count_range={config.count_range} must be > 0")
 
 
-def _count_table(env: Any, env_params: Any, config: DQNConfig) -> tuple[int, Any] | None:
-    """The count table's size and the function from one observation to its index (or None)."""
-    if config.count_bins == 0:
-        return None
-    obs_space = env.observation_space(env_params)
-    if isinstance(obs_space, spaces.Discrete):
-        return obs_space.n, lambda obs: jnp.asarray(obs, jnp.int32)
-    dims = int(np.prod(obs_space.shape))
-    size = config.count_bins**dims
-    if size > MAX_COUNT_TABLE:
-        raise ConfigError(
-            f"count_bins={config.count_bins} over {dims} observation dimensions needs a table of "
-            f"{config.count_bins}^{dims} entries (more than {MAX_COUNT_TABLE:,}); use fewer bins, or count_bins=0"
-        )
-    low = np.broadcast_to(np.asarray(obs_space.low, np.float32), obs_space.shape).ravel()
-    high = np.broadcast_to(np.asarray(obs_space.high, np.float32), obs_space.shape).ravel()
-    low = np.where(np.isfinite(low) & (low > -1e30), low, -config.count_range)
-    high = np.where(np.isfinite(high) & (high < 1e30), high, config.count_range)
-    return size, lambda obs: exploration.state_index(obs, low, high, config.count_bins)
+# -- loss -----------------------------------------------------------------------------------------
+def q_values(parts: ValueParts, params: Any, obs: Any) -> jax.Array:
+    """Action values ``[..., num_actions]`` of observations (any leading axes)."""
+    return parts.network.apply(params, parts.encoding.encode(obs))
 
 
-def _q_network(env: Any, env_params: Any, config: DQNConfig) -> tuple[QNetwork, Any, tuple[int, ...]]:
-    """The Q-network, ``(params, obs) -> action values`` and the network's input shape.
-    Discrete observations reach the network one-hot; others as float32."""
-    obs_space = env.observation_space(env_params)
-    categories = obs_space.n if isinstance(obs_space, spaces.Discrete) else None
-    input_shape = (categories,) if categories is not None else tuple(obs_space.shape)
-    torso = config.torso if config.torso != "auto" else ("cnn" if len(input_shape) == 3 else "mlp")
+def dqn_loss(params: Any, target_params: Any, parts: ValueParts, batch: Batch,
+             weights: jax.Array) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    """The weighted TD regression of ``Q(s, a)`` on the (Double) DQN target; returns the loss and
+    (TD errors, mean ``Q(s, a)``)."""
+    chex.assert_rank([batch.action, batch.reward, batch.discount, weights], 1)
+    chex.assert_type(batch.action, int)
+    config = parts.config
+    q_t_value = q_values(parts, target_params, batch.next_obs)
+    if config.double:  # one pass of the online network over both observations
+        q_all = q_values(parts, params, jnp.concatenate([batch.obs, batch.next_obs]))
+        q_tm1, q_t_selector = q_all[:config.batch_size], jax.lax.stop_gradient(q_all[config.batch_size:])
+        target = jax.vmap(double_q_learning_target)(batch.reward, batch.discount, q_t_value, q_t_selector)
+    else:
+        q_tm1 = q_values(parts, params, batch.obs)
+        target = jax.vmap(q_learning_target)(batch.reward, batch.discount, q_t_value)
+    qa_tm1 = jnp.take_along_axis(q_tm1, batch.action[:, None], axis=1)[:, 0]
+    td_error = jax.lax.stop_gradient(target) - qa_tm1
+    per_sample = value_based.regression_loss(config.loss, td_error)
+    return jnp.mean(weights * per_sample), (td_error, jnp.mean(qa_tm1))
+
+
+# -- the agent's steps ----------------------------------------------------------------------------
+def build_parts(env: Any, env_params: Any, config: DQNConfig) -> ValueParts:
+    """The static pieces: vectorised envs, the Q-network and its input, the buffer, the count table."""
+    encoding = obs_encoding(env.observation_space(env_params), config.torso)
     network = QNetwork(env.action_space(env_params).n, tuple(int(w) for w in config.hidden), config.activation,
-                       torso, config.dueling, obs_ndim=len(input_shape))
+                       encoding.torso, config.dueling, obs_ndim=len(encoding.shape))
+    buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs, config.n_step, config.prioritized)
+    table = exploration.count_table(env.observation_space(env_params), config.count_bins, config.count_range)
+    return ValueParts(config, VecEnv(env, env_params, config.num_envs), encoding, network, buffer, table)
 
-    def q_values(params: Any, obs: Any) -> jax.Array:
-        x = jax.nn.one_hot(obs, categories, dtype=jnp.float32) if categories is not None else obs
-        return network.apply(params, jnp.asarray(x, jnp.float32))
 
-    return network, q_values, input_shape
+def init(parts: ValueParts, key: jax.Array, hparams: DQNHParams) -> DQNState:
+    net_key, env_key, key = jax.random.split(key, 3)
+    obs, env_state = parts.venv.reset(env_key)
+    one_obs = jax.tree.map(lambda x: x[0], obs)
+    params = parts.network.init(net_key, jnp.zeros(parts.encoding.shape, jnp.float32))
+    opt_state = optim.init(params, hparams.learning_rate, hparams.max_grad_norm)
+    example = Transition(one_obs, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32), jnp.zeros((), bool),
+                         jnp.zeros((), bool), one_obs)
+    counts = jnp.zeros(parts.count_table[0], jnp.int32) if parts.count_table else None
+    zero = jnp.zeros((), jnp.int32)
+    return DQNState(params, params, opt_state, parts.buffer.init(example), hparams, env_state, obs, key, zero, zero,
+                    counts)
+
+
+def env_step(parts: ValueParts, state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
+    """One step of every env under the behaviour policy; the transitions go to the buffer."""
+    return value_based.env_step(parts, state, key, q_values(parts, state.params, state.obs))
+
+
+def learn(parts: ValueParts, state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
+    """One gradient step on a sampled minibatch; masked out before learning starts."""
+    config, hp = parts.config, state.hparams
+    ready = off_policy.learning_started(config, state.steps)
+    drawn, batch = value_based.sample(parts, state, key)
+    grads, (td_error, q_mean) = jax.grad(dqn_loss, has_aux=True)(state.params, state.target_params, parts, batch,
+                                                                  drawn.weights)
+    learning_rate = optim.annealed(hp.learning_rate, state.steps, hp.total_steps) if config.anneal_lr else None
+    params, opt_state = optim.step(state.params, state.opt_state, grads, learning_rate, ready)
+    buffer_state = value_based.update_priorities(parts, state, drawn, td_error, ready)
+    state = state.replace(params=params, opt_state=opt_state, buffer=buffer_state)
+    return state, off_policy.learning_metrics(ready, {"td_error": jnp.mean(jnp.abs(td_error)), "q_mean": q_mean})
+
+
+def act(parts: ValueParts, params: Any, obs: Any, key: jax.Array) -> jax.Array:
+    """Greedy action for one observation, ties broken at random."""
+    return exploration.greedy(key, q_values(parts, params, obs))
 
 
 def q_function(agent: Agent) -> Any:
     """``(params, obs) -> action values`` of a made DQN agent (for analysis, tests and probes)."""
-    return _q_network(agent.env, agent.env_params, agent.config)[1]
+    return partial(q_values, build_parts(agent.env, agent.env_params, agent.config))
 
 
 # -- the agent ------------------------------------------------------------------------------------
@@ -166,136 +198,17 @@ def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, n
     the algorithm registry)."""
     config = resolve_config(DQNConfig, config, name)
     _validate(env, env_params, config)
-    venv = VecEnv(env, env_params, config.num_envs)
-    network, q_values, input_shape = _q_network(env, env_params, config)
-    optimizer = make_optimizer()
-    buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs, config.n_step, config.prioritized)
-    count_table = _count_table(env, env_params, config)
-    batch = config.batch_size
-
-    def init(key: jax.Array, hparams: dict) -> DQNState:
-        net_key, env_key, key = jax.random.split(key, 3)
-        obs, env_state = venv.reset(env_key)
-        one_obs = jax.tree.map(lambda x: x[0], obs)
-        params = network.init(net_key, jnp.zeros(input_shape, jnp.float32))
-        opt_state = with_hyperparams(optimizer.init(params), learning_rate=hparams["learning_rate"],
-                                     max_grad_norm=hparams["max_grad_norm"])
-        example = Transition(one_obs, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32), jnp.zeros((), bool),
-                             jnp.zeros((), bool), one_obs)
-        counts = jnp.zeros(count_table[0], jnp.int32) if count_table else None
-        zero = jnp.zeros((), jnp.int32)
-        return DQNState(params, params, opt_state, buffer.init(example), hparams, env_state, obs, key, zero, zero, counts)
-
-    def epsilon_now(state: DQNState) -> jax.Array:
-        count = state.episodes if config.schedule_unit == "episodes" else state.steps
-        hp = state.hparams
-        eps = exploration.epsilon_schedule(config.epsilon_schedule, count, hp["epsilon"], hp["epsilon_end"],
-                                           hp["epsilon_decay"], hp["epsilon_decay_duration"])
-        return jnp.where(state.steps < config.learning_starts, 1.0, eps)  # uniform actions before learning
-
-    def behave(state: DQNState, key: jax.Array) -> tuple[jax.Array, jax.Array]:
-        q = q_values(state.params, state.obs)
-        epsilon = epsilon_now(state)
-        if config.exploration == "boltzmann":
-            warmup = state.steps < config.learning_starts
-            actions = jnp.where(warmup, exploration.epsilon_greedy(key, q, 1.0),
-                                exploration.boltzmann(jax.random.fold_in(key, 1), q, state.hparams["temperature"]))
-            return actions, jnp.where(warmup, 1.0, 0.0)
-        return exploration.epsilon_greedy(key, q, epsilon), epsilon
-
-    def env_step(state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
-        """One step of every env under the behaviour policy; the transitions go to the buffer."""
-        act_key, env_key = jax.random.split(key)
-        actions, epsilon = behave(state, act_key)
-        env_state, out = venv.step(env_key, state.env_state, actions)
-        reward = out.reward.astype(jnp.float32)
-        counts = state.counts
-        if count_table is not None:
-            index = jax.vmap(count_table[1])(out.final_obs)
-            counts = counts.at[index].add(1)
-            reward = reward + exploration.count_bonus(counts, index, state.hparams["count_bonus"])
-        transition = Transition(state.obs, actions, reward, out.terminated, out.truncated, out.final_obs)
-        buffer_state = buffer.add(state.buffer, transition, state.hparams["priority_alpha"])
-        state = state.replace(
-            env_state=env_state, obs=out.obs, buffer=buffer_state, counts=counts,
-            steps=state.steps + config.num_envs,
-            episodes=state.episodes + out.info["episode_done"].sum().astype(jnp.int32),
-        )
-        return state, {**episode_metrics(out.info), "epsilon": epsilon}
-
-    def minibatch(buffer_state: ReplayState, sample: Any, gamma: jax.Array) -> tuple:
-        """(obs, action, reward, discount, bootstrap obs) of the sampled entries, n-step reduced."""
-        data = buffer_state.data
-        rows, envs = sample.rows, sample.envs
-        obs, action = data.obs[rows, envs], data.action[rows, envs]
-        if config.n_step == 1:
-            discount = gamma * (1.0 - data.terminated[rows, envs].astype(jnp.float32))
-            return obs, action, data.reward[rows, envs], discount, data.final_obs[rows, envs]
-        window = buffer.window_of(buffer_state, (data.reward, data.terminated, data.truncated), rows, envs)
-        reward, discount, last = jax.vmap(n_step_window, in_axes=(0, 0, 0, None))(*window, gamma)
-        boot_obs = data.final_obs[(rows + last) % buffer.rows, envs]
-        return obs, action, reward, discount, boot_obs
-
-    def loss_fn(params: Any, target_params: Any, obs: Any, action: jax.Array, reward: jax.Array,
-                discount: jax.Array, boot_obs: Any, weights: jax.Array) -> tuple[jax.Array, tuple]:
-        q_target_t = q_values(target_params, boot_obs)
-        if config.double:  # one pass of the online network over both observations
-            q_all = q_values(params, jnp.concatenate([obs, boot_obs]))
-            q_tm1, q_selector = q_all[:batch], jax.lax.stop_gradient(q_all[batch:])
-            targets = jax.vmap(double_q_learning_target)(reward, discount, q_target_t, q_selector)
-        else:
-            q_tm1 = q_values(params, obs)
-            targets = jax.vmap(q_learning_target)(reward, discount, q_target_t)
-        q_taken = jnp.take_along_axis(q_tm1, action[:, None], axis=1)[:, 0]
-        td_error = jax.lax.stop_gradient(targets) - q_taken
-        per_sample = optax.huber_loss(td_error) if config.loss == "huber" else 0.5 * td_error**2
-        return jnp.mean(weights * per_sample), (td_error, jnp.mean(q_taken))
-
-    def learn(state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
-        """One gradient step on a sampled minibatch; masked out before learning starts."""
-        hp = state.hparams
-        ready = state.steps >= config.learning_starts
-        # fraction of the run done (0 where total_steps is unknown: no annealing then)
-        progress = off_policy.run_progress(state.steps, hp["total_steps"])
-        beta = hp["priority_beta"] + (1.0 - hp["priority_beta"]) * progress
-        sample = buffer.sample(state.buffer, key, batch, beta)
-        obs, action, reward, discount, boot_obs = minibatch(state.buffer, sample, hp["gamma"])
-        grads, (td_error, q_mean) = jax.grad(loss_fn, has_aux=True)(
-            state.params, state.target_params, obs, action, reward, discount, boot_obs, sample.weights
-        )
-        opt_state = state.opt_state
-        if config.anneal_lr:
-            opt_state = with_hyperparams(opt_state, learning_rate=hp["learning_rate"] * (1.0 - progress))
-        updates, opt_state = optimizer.update(grads, opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        buffer_state = buffer.update_priorities(state.buffer, sample, jnp.abs(td_error) + hp["priority_eps"],
-                                                hp["priority_alpha"], ready)
-        state = state.replace(params=off_policy.masked(ready, params, state.params),
-                              opt_state=off_policy.masked(ready, opt_state, state.opt_state), buffer=buffer_state)
-        zero = jnp.zeros(())
-        metrics = {"td_error": jnp.where(ready, jnp.mean(jnp.abs(td_error)), zero), "q_mean": jnp.where(ready, q_mean, zero)}
-        return state, metrics
-
-    def update_target(before: DQNState, state: DQNState) -> DQNState:
-        """The target network's update, when the env steps crossed a multiple of its period."""
-        due = crossed_multiple(before.steps, state.steps, state.hparams["target_update_period"])
-        return state.replace(target_params=periodic_soft_update(state.params, state.target_params, due, state.hparams["tau"]))
-
-    train_step = off_policy.make_train_step(config, env_step, learn, update_target)
-
-    def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
-        """Greedy action for one observation, ties broken at random."""
-        return exploration.greedy(key, q_values(params, obs))
-
+    parts = build_parts(env, env_params, config)
     return Agent(
         name=name,
         env=env,
         env_params=env_params,
         config=config,
         hparams_cls=DQNHParams,
-        init=init,
-        train_step=train_step,
-        act=act,
+        init=partial(init, parts),
+        train_step=off_policy.make_train_step(config, partial(env_step, parts), partial(learn, parts),
+                                              value_based.update_target),
+        act=partial(act, parts),
         steps_per_update=config.num_envs * config.train_freq,
     )
 

@@ -16,6 +16,7 @@ import dataclasses
 from functools import partial
 from typing import Any, Literal
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -71,15 +72,17 @@ def policy_gradient_loss(
     hparams: OnPolicyHParams,
 ) -> tuple[jax.Array, dict]:
     """-E_w[log pi(a|s) A] - ent_coef H + vf_coef 0.5 E[(V - target)^2] over weighted samples."""
+    chex.assert_rank([advantages, weights], 1)
+    chex.assert_equal_shape([advantages, weights] + ([] if value_targets is None else [value_targets]))
     dist, value = apply_fn(network_params, obs)
     total_weight = jnp.maximum(weights.sum(), 1.0)
     policy_loss = -jnp.sum(weights * dist.log_prob(actions) * jax.lax.stop_gradient(advantages)) / total_weight
     entropy = jnp.sum(weights * dist.entropy()) / total_weight
-    loss = policy_loss - hparams["ent_coef"] * entropy
+    loss = policy_loss - hparams.ent_coef * entropy
     aux = {"policy_loss": policy_loss, "entropy": entropy}
     if value_targets is not None:
         value_loss = 0.5 * jnp.mean((value - value_targets) ** 2)
-        loss = loss + hparams["vf_coef"] * value_loss
+        loss = loss + hparams.vf_coef * value_loss
         aux["value_loss"] = value_loss
     return loss, aux
 
@@ -96,14 +99,14 @@ def _make(name: str, env: Any, env_params: Any, config: Any, hparams_cls: type[O
     batch_size = config.num_envs * config.rollout_len
     over_envs = partial(jax.vmap, in_axes=1, out_axes=1)
 
-    def advantages_and_targets(traj: actor_critic.Transition, next_values: jax.Array, hparams: OnPolicyHParams):
+    def advantages_and_targets(traj: actor_critic.RolloutStep, next_values: jax.Array, hparams: OnPolicyHParams):
         """(advantages, per-sample weights, value targets or None) for this agent's estimator."""
-        gamma = hparams["gamma"]
+        gamma = hparams.gamma
         ones = jnp.ones_like(traj.reward)
         if isinstance(config, A2CConfig):
             if config.advantage == "gae":
                 advantages, targets = over_envs(gae, in_axes=(1, 1, 1, 1, 1, None, None))(
-                    traj.reward, traj.value, next_values, traj.terminated, traj.truncated, gamma, hparams["gae_lambda"]
+                    traj.reward, traj.value, next_values, traj.terminated, traj.truncated, gamma, hparams.gae_lambda
                 )
             else:
                 targets = over_envs(n_step_returns, in_axes=(1, 1, 1, 1, None, None))(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
+import chex
 import jax
 import jax.numpy as jnp
 
@@ -53,6 +54,8 @@ def ppo_loss(
     network_params: Any, apply_fn: Any, batch: Batch, hparams: PPOHParams, normalize_advantages: bool, clip_value: bool
 ) -> tuple[jax.Array, dict]:
     """The clipped-surrogate objective (to minimise) and its parts."""
+    chex.assert_rank([batch.log_prob, batch.value, batch.advantage, batch.target], 1)
+    chex.assert_equal_shape([batch.log_prob, batch.value, batch.advantage, batch.target])
     dist, value = apply_fn(network_params, batch.obs)
     log_prob = dist.log_prob(batch.action)
     log_ratio = log_prob - batch.log_prob
@@ -60,7 +63,7 @@ def ppo_loss(
     advantage = batch.advantage
     if normalize_advantages:
         advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-    eps = hparams["clip_eps"]
+    eps = hparams.clip_eps
     policy_loss = -jnp.mean(jnp.minimum(ratio * advantage, jnp.clip(ratio, 1.0 - eps, 1.0 + eps) * advantage))
     value_error = (value - batch.target) ** 2
     if clip_value:
@@ -68,7 +71,7 @@ def ppo_loss(
         value_error = jnp.maximum(value_error, (clipped - batch.target) ** 2)
     value_loss = 0.5 * jnp.mean(value_error)
     entropy = jnp.mean(dist.entropy())
-    loss = policy_loss + hparams["vf_coef"] * value_loss - hparams["ent_coef"] * entropy
+    loss = policy_loss + hparams.vf_coef * value_loss - hparams.ent_coef * entropy
     aux = {
         "policy_loss": policy_loss,
         "value_loss": value_loss,
@@ -98,7 +101,7 @@ def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None, *, n
         state, traj, metrics = parts.collect(state, rollout_key)
         next_values = parts.bootstrap_values(state.params, traj)
         advantages, targets = jax.vmap(gae, in_axes=(1, 1, 1, 1, 1, None, None), out_axes=1)(
-            traj.reward, traj.value, next_values, traj.terminated, traj.truncated, hparams["gamma"], hparams["gae_lambda"]
+            traj.reward, traj.value, next_values, traj.terminated, traj.truncated, hparams.gamma, hparams.gae_lambda
         )
         batch = Batch(traj.obs, traj.action, traj.log_prob, traj.value, advantages, targets)
         batch = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]), batch)

@@ -17,10 +17,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import chex
 import jax
 import jax.numpy as jnp
 
-from jaxrl.core import continuous
+from jaxrl.core import continuous, off_policy, optim
 from jaxrl.core.agent import Agent
 from flax import struct
 
@@ -43,15 +44,18 @@ class SACHParams(ContinuousHParams):
     target_entropy_scale: float = hparam(-1.0, "target entropy = scale x action_dim")
 
 
-def soft_target(reward: jax.Array, discount: jax.Array, next_q: jax.Array, next_log_prob: jax.Array,
+def soft_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, log_prob_t: jax.Array,
                 alpha: jax.Array) -> jax.Array:
-    """``r + discount * (min_i Q'_i(s', a') - alpha * log pi(a' | s'))`` for one transition."""
-    return reward + discount * (jnp.min(next_q) - alpha * next_log_prob)
+    """``r + discount * (min_i Q'_i(s', a') - alpha * log pi(a' | s'))`` for one transition;
+    ``q_t``: [num_critics]."""
+    chex.assert_rank([r_t, discount_t, q_t, log_prob_t, alpha], [0, 0, 1, 0, 0])
+    return r_t + discount_t * (jnp.min(q_t) - alpha * log_prob_t)
 
 
 def temperature_loss(log_alpha: jax.Array, log_prob: jax.Array, target_entropy: jax.Array) -> jax.Array:
     """``-log_alpha * (log pi + target_entropy)``, averaged: raises alpha while the policy's entropy
     (``-log pi``) is below the target, lowers it above."""
+    chex.assert_rank([log_alpha, log_prob, target_entropy], [0, 1, 0])
     return -jnp.mean(log_alpha * jax.lax.stop_gradient(log_prob + target_entropy))
 
 
@@ -90,24 +94,23 @@ def make(env: Any, env_params: Any, config: SACConfig | dict | None = None, *, n
         next_q = critic.apply(state.target_critic_params, batch.next_obs, next_action)  # [critics, batch]
         target = jax.vmap(soft_target, in_axes=(0, 0, 1, 0, None))(batch.reward, batch.discount, next_q, next_log_prob, alpha)
         state, metrics = parts.critic_step(state, batch, target)
-        ready = state.steps >= config.learning_starts
+        ready = off_policy.learning_started(config, state.steps)
         (loss, log_prob), grads = jax.value_and_grad(actor_loss, has_aux=True)(
             state.params, state.critic_params, batch.obs, alpha, actor_key)
-        params, actor_opt_state = parts.step_optimizer(state.params, state.actor_opt_state, grads, hp["actor_learning_rate"], ready)
+        params, actor_opt_state = optim.step(state.params, state.actor_opt_state, grads, hp.actor_learning_rate, ready)
         log_alpha, alpha_opt_state = state.log_alpha, state.alpha_opt_state
         if config.autotune:
-            target_entropy = hp["target_entropy_scale"] * parts.action_dim
+            target_entropy = hp.target_entropy_scale * parts.action_dim
             alpha_grad = jax.grad(temperature_loss)(log_alpha, log_prob, target_entropy)
-            log_alpha, alpha_opt_state = parts.step_optimizer(log_alpha, alpha_opt_state, alpha_grad, hp["alpha_learning_rate"], ready)
-        tau = jnp.where(ready, hp["tau"], 0.0)
+            log_alpha, alpha_opt_state = optim.step(log_alpha, alpha_opt_state, alpha_grad, hp.alpha_learning_rate, ready)
+        tau = jnp.where(ready, hp.tau, 0.0)
         state = state.replace(
             params=params, actor_opt_state=actor_opt_state, log_alpha=log_alpha, alpha_opt_state=alpha_opt_state,
-            target_critic_params=continuous.soft_update(state.critic_params, state.target_critic_params, tau),
+            target_critic_params=optim.soft_update(state.critic_params, state.target_critic_params, tau),
             updates=state.updates + ready.astype(jnp.int32),
         )
-        zero = jnp.zeros(())
-        return state, {**metrics, "actor_loss": jnp.where(ready, loss, zero), "alpha": alpha,
-                       "entropy": jnp.where(ready, -jnp.mean(log_prob), zero)}
+        actor_metrics = off_policy.learning_metrics(ready, {"actor_loss": loss, "entropy": -jnp.mean(log_prob)})
+        return state, {**metrics, **actor_metrics, "alpha": alpha}
 
     def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
         """The deterministic policy ``tanh(mean)``, scaled to the env's bounds."""

@@ -102,44 +102,22 @@ class TabularState:
 
 
 # -- pure pieces ----------------------------------------------------------------------------------
-def _epsilon(config: TabularConfig, hparams: dict, count: jax.Array) -> jax.Array:
-    return exploration.epsilon_schedule(
-        config.epsilon_schedule,
-        count,
-        hparams["epsilon"],
-        hparams["epsilon_end"],
-        hparams["epsilon_decay"],
-        hparams["epsilon_decay_duration"],
-    )
-
-
-def _behaviour_action(config: TabularConfig, key: jax.Array, q_values: jax.Array, epsilon: jax.Array, temperature: jax.Array) -> jax.Array:
-    if config.exploration == "boltzmann":
-        return exploration.boltzmann(key, q_values, temperature)
-    return exploration.epsilon_greedy(key, q_values, epsilon)
-
-
-def _behaviour_probs(config: TabularConfig, q_values: jax.Array, epsilon: jax.Array, temperature: jax.Array) -> jax.Array:
-    if config.exploration == "boltzmann":
-        return exploration.boltzmann_probs(q_values, temperature)
-    return exploration.epsilon_greedy_probs(q_values, epsilon)
-
-
 def sarsa_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, a_t: jax.Array) -> jax.Array:
     """r + discount * Q(s', a')."""
-    chex.assert_rank(q_t, 1)
+    chex.assert_rank([r_t, discount_t, q_t, a_t], [0, 0, 1, 0])
     return r_t + discount_t * q_t[a_t]
 
 
 def expected_sarsa_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array, probs_t: jax.Array) -> jax.Array:
     """r + discount * sum_a pi(a | s') Q(s', a)."""
+    chex.assert_rank([r_t, discount_t, q_t, probs_t], [0, 0, 1, 1])
     chex.assert_equal_shape((q_t, probs_t))
     return r_t + discount_t * probs_t @ q_t
 
 
 def td_update(q: jax.Array, s: jax.Array, a: jax.Array, target: jax.Array, learning_rate: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``Q[s, a] += lr * (target - Q[s, a])``; returns the new table and the TD error."""
-    chex.assert_rank(q, 2)
+    chex.assert_rank([q, s, a, target], [2, 0, 0, 0])
     td_error = target - q[s, a]
     return q.at[s, a].add(learning_rate * td_error), td_error
 
@@ -158,16 +136,16 @@ def _model_add(model: DynaModel, num_actions: int, s, a, r, s_next, terminated) 
     )
 
 
-def _plan(q: jax.Array, model: DynaModel, key: jax.Array, hparams: dict, planning_steps: int) -> jax.Array:
+def _plan(q: jax.Array, model: DynaModel, key: jax.Array, hparams: TabularHParams, planning_steps: int) -> jax.Array:
     """Dyna-Q's planning: Q-learning updates on (s, a) drawn uniformly from the pairs seen."""
     num_actions = q.shape[1]
 
     def plan_once(i, q):
         index = jax.random.randint(jax.random.fold_in(key, i), (), 0, jnp.maximum(model.num_pairs, 1))
         s, a = jnp.divmod(model.pairs[index], num_actions)
-        discount = hparams["gamma"] * (1.0 - model.terminated[s, a])
+        discount = hparams.gamma * (1.0 - model.terminated[s, a])
         target = q_learning_target(model.reward[s, a], discount, q[model.next_state[s, a]])
-        return td_update(q, s, a, target, hparams["learning_rate"])[0]
+        return td_update(q, s, a, target, hparams.learning_rate)[0]
 
     return jax.lax.fori_loop(0, planning_steps, plan_once, q)
 
@@ -182,17 +160,21 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
     venv = VecEnv(env, env_params, config.num_envs)
     num_states = env.observation_space(env_params).n
     num_actions = env.action_space(env_params).n
+
     def counts(steps: jax.Array, episodes: jax.Array) -> jax.Array:
-        return episodes if config.schedule_unit == "episodes" else jnp.broadcast_to(steps, episodes.shape)
+        return exploration.schedule_count(config.schedule_unit, steps, episodes)
 
-    def choose(key: jax.Array, q: jax.Array, obs: jax.Array, count: jax.Array, hparams: dict):
+    def epsilon(hparams: TabularHParams, count: jax.Array) -> jax.Array:
+        return exploration.scheduled_epsilon(config.epsilon_schedule, count, hparams)
+
+    def choose(key: jax.Array, q: jax.Array, obs: jax.Array, count: jax.Array, hparams: TabularHParams):
         """Behaviour-policy actions for every env at once: [num_envs]."""
-        epsilon = jnp.broadcast_to(_epsilon(config, hparams, count), (config.num_envs,))
-        return _behaviour_action(config, key, q[obs], epsilon, hparams["temperature"]), epsilon
+        eps = jnp.broadcast_to(epsilon(hparams, count), (config.num_envs,))
+        return exploration.behaviour_action(config.exploration, key, q[obs], eps, hparams.temperature), eps
 
-    def init(key: jax.Array, hparams: dict) -> TabularState:
+    def init(key: jax.Array, hparams: TabularHParams) -> TabularState:
         env_key, action_key, key = jax.random.split(key, 3)
-        q = jnp.full((num_states, num_actions), hparams["q_init"], jnp.float32)
+        q = jnp.full((num_states, num_actions), hparams.q_init, jnp.float32)
         obs, env_state = venv.reset(env_key)
         episodes = jnp.zeros(config.num_envs, jnp.int32)
         steps = jnp.zeros((), jnp.int32)
@@ -210,12 +192,12 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         visits = jnp.zeros(num_states, jnp.int32) if config.count_states else None
         return TabularState(q, hparams, env_state, obs, action, episodes, steps, key, model, visits)
 
-    def target(q: jax.Array, r, discount, s_boot, a_boot, epsilon_next, hparams: dict) -> jax.Array:
+    def target(q: jax.Array, r, discount, s_boot, a_boot, epsilon_next, hparams: TabularHParams) -> jax.Array:
         q_next = q[s_boot]
         if rule == "sarsa":
             return sarsa_target(r, discount, q_next, a_boot)
         if rule == "expected_sarsa":
-            probs = _behaviour_probs(config, q_next, epsilon_next, hparams["temperature"])
+            probs = exploration.behaviour_probs(config.exploration, q_next, epsilon_next, hparams.temperature)
             return expected_sarsa_target(r, discount, q_next, probs)
         return q_learning_target(r, discount, q_next)
 
@@ -225,14 +207,14 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         key, act_key, env_key = jax.random.split(state.key, 3)
         count = counts(state.steps, state.episodes)
         if rule == "sarsa":
-            actions, epsilon = state.action, _epsilon(config, hparams, count)
+            actions, eps = state.action, epsilon(hparams, count)
         else:
-            actions, epsilon = choose(act_key, q, state.obs, count, hparams)
+            actions, eps = choose(act_key, q, state.obs, count, hparams)
         env_state, step = venv.step(env_key, state.env_state, actions)
         done = step.info["episode_done"]
         episodes = state.episodes + done.astype(jnp.int32)
         next_count = counts(state.steps + 1, episodes)
-        epsilon_next = jnp.broadcast_to(_epsilon(config, hparams, next_count), (config.num_envs,))
+        epsilon_next = jnp.broadcast_to(epsilon(hparams, next_count), (config.num_envs,))
         if rule == "sarsa":
             # SARSA's a' is the action it takes next; at an episode end that action belongs to the
             # new episode, so the bootstrap uses a fresh draw at the final observation instead.
@@ -242,16 +224,16 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
             boot_actions = jnp.where(done, final_actions, next_actions)
         else:
             next_actions = boot_actions = actions
-        discount = hparams["gamma"] * (1.0 - step.terminated.astype(jnp.float32))
+        discount = hparams.gamma * (1.0 - step.terminated.astype(jnp.float32))
 
         def update_one(q, transition):
             s, a, r, discount, s_boot, a_boot, eps_next = transition
-            return td_update(q, s, a, target(q, r, discount, s_boot, a_boot, eps_next, hparams), hparams["learning_rate"])
+            return td_update(q, s, a, target(q, r, discount, s_boot, a_boot, eps_next, hparams), hparams.learning_rate)
 
         reward, visits = step.reward, state.counts
         if config.count_states:  # the bonus of the state each action led to, this visit counted
             visits = visits.at[step.final_obs].add(1)
-            reward = reward + exploration.count_bonus(visits, step.final_obs, hparams["count_bonus"])
+            reward = reward + exploration.count_bonus(visits, step.final_obs, hparams.count_bonus)
         transitions = (state.obs, actions, reward, discount, step.final_obs, boot_actions, epsilon_next)
         if config.num_envs == 1:  # skip the loop machinery for the common single-env case
             q, td_errors = update_one(q, jax.tree.map(lambda x: x[0], transitions))
@@ -267,7 +249,7 @@ def make(env: Any, env_params: Any, config: TabularConfig | dict | None = None, 
         metrics = {
             **episode_metrics(step.info),
             "td_error": jnp.abs(td_errors).mean(),
-            "epsilon": jnp.mean(epsilon),
+            "epsilon": jnp.mean(eps),
         }
         new_state = state.replace(
             params=q, env_state=env_state, obs=step.obs, action=next_actions,

@@ -11,14 +11,14 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import struct
 from gymnax.environments import spaces
 
+from jaxrl.core import optim
 from jaxrl.core.agent import Agent, describe_space
 from jaxrl.errors import ConfigError
 from jaxrl.core.hparams import HParams, hparam
-from jaxrl.core.networks import Activation, ActorCritic, Torso
+from jaxrl.core.networks import Activation, ActorCritic, Torso, obs_encoding
 from jaxrl.core.normalization import RewardNormalizer, RunningStats
 from jaxrl.core.rollout import VecEnv, episode_metrics
 
@@ -51,8 +51,10 @@ class OnPolicyHParams(HParams):
     total_steps: float = hparam(0.0, "env steps per seed of the run (for anneal_lr)", low=0, engine=True)
 
 
-class Transition(NamedTuple):
-    """One rollout step of every env; leading axes [T, num_envs] once stacked."""
+class RolloutStep(NamedTuple):
+    """One on-policy rollout step of every env: a replay ``Transition``'s fields plus the policy's
+    log-probability and value and the raw data for normalisation statistics; leading axes
+    [T, num_envs] once stacked."""
 
     obs: Any  # the (normalised) observation the action was chosen from
     action: jax.Array
@@ -92,16 +94,15 @@ class ActorCriticParts(NamedTuple):
     config: ActorCriticConfig
     venv: VecEnv
     network: ActorCritic
-    optimizer: optax.GradientTransformation
     discrete: bool
     action_low: np.ndarray | None
     action_high: np.ndarray | None
     init: Callable[[jax.Array, dict], ACState]
     apply: Callable[[ACParams, Any], tuple[Any, jax.Array]]  # (params, obs) -> (dist, value)
-    collect: Callable[[ACState, jax.Array], tuple[ACState, Transition, dict]]
-    bootstrap_values: Callable[[ACParams, Transition], jax.Array]
+    collect: Callable[[ACState, jax.Array], tuple[ACState, RolloutStep, dict]]
+    bootstrap_values: Callable[[ACParams, RolloutStep], jax.Array]
     apply_gradients: Callable[[ACState, Any, Any, Any], tuple[Any, Any]]  # (state, opt_state, params, grads)
-    finish: Callable[[ACState, Transition, Any, Any, jax.Array], ACState]
+    finish: Callable[[ACState, RolloutStep, Any, Any, jax.Array], ACState]
     act: Callable[[ACParams, Any, jax.Array], jax.Array]
 
 
@@ -116,51 +117,30 @@ def validate_common(agent_name: str, env: Any, env_params: Any, config: ActorCri
         raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=(64, 64)")
 
 
-def make_optimizer() -> optax.GradientTransformation:
-    """Adam behind global-norm clipping, both knobs injected so they are traced per run."""
-
-    def factory(learning_rate: float, max_grad_norm: float) -> optax.GradientTransformation:
-        return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adam(learning_rate, eps=1e-5))
-
-    return optax.inject_hyperparams(factory)(learning_rate=0.0, max_grad_norm=0.0)
-
-
-def with_hyperparams(opt_state: Any, **values: jax.Array) -> Any:
-    """A copy of an ``inject_hyperparams`` state with some hyperparameters replaced."""
-    hyperparams = {**opt_state.hyperparams, **{k: jnp.asarray(v, jnp.float32) for k, v in values.items()}}
-    return opt_state._replace(hyperparams=hyperparams)
-
-
 def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig) -> ActorCriticParts:
     validate_common(agent_name, env, env_params, config)
     venv = VecEnv(env, env_params, config.num_envs)
     obs_space, action_space = env.observation_space(env_params), env.action_space(env_params)
-    # Discrete observations (FrozenLake, probes) reach the network one-hot encoded.
-    num_obs_categories = obs_space.n if isinstance(obs_space, spaces.Discrete) else None
-    if num_obs_categories is not None and config.normalize_obs:
+    encoding = obs_encoding(obs_space, config.torso)  # discrete observations (FrozenLake, probes): one-hot
+    if encoding.categories is not None and config.normalize_obs:
         raise ConfigError("normalize_obs is for continuous observations; this env's observations are discrete")
-    obs_shape = (num_obs_categories,) if num_obs_categories is not None else tuple(obs_space.shape)
     discrete = isinstance(action_space, spaces.Discrete)
-    torso = config.torso if config.torso != "auto" else ("cnn" if len(obs_shape) == 3 else "mlp")
     network = ActorCritic(
         hidden=tuple(int(w) for w in config.hidden),
         activation=config.activation,
-        torso=torso,
+        torso=encoding.torso,
         shared=config.shared_torso,
         num_actions=action_space.n if discrete else None,
         action_dim=None if discrete else int(np.prod(action_space.shape)),
         log_std_init=config.log_std_init,
-        obs_ndim=len(obs_shape),
+        obs_ndim=len(encoding.shape),
     )
     low = None if discrete else np.broadcast_to(np.asarray(action_space.low, np.float32), action_space.shape)
     high = None if discrete else np.broadcast_to(np.asarray(action_space.high, np.float32), action_space.shape)
-    optimizer = make_optimizer()
 
     def normalize(params: ACParams, obs: Any) -> Any:
         """The network's input: one-hot for discrete observations, else (optionally) standardised."""
-        if num_obs_categories is not None:
-            return jax.nn.one_hot(obs, num_obs_categories, dtype=jnp.float32)
-        obs = jnp.asarray(obs, jnp.float32)
+        obs = encoding.encode(obs)
         return obs if params.obs_stats is None else params.obs_stats.normalize(obs)
 
     def apply(params: ACParams, obs: Any) -> tuple[Any, jax.Array]:
@@ -170,21 +150,17 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         """Continuous actions are sampled unbounded and clipped to the space when stepping."""
         return action if discrete else jnp.clip(action, low, high)
 
-    def init(key: jax.Array, hparams: dict) -> ACState:
+    def init(key: jax.Array, hparams: OnPolicyHParams) -> ACState:
         net_key, env_key, key = jax.random.split(key, 3)
         obs, env_state = venv.reset(env_key)
-        network_params = network.init(net_key, jnp.zeros(obs_shape, jnp.float32))
-        obs_stats = RunningStats.create(obs_shape) if config.normalize_obs else None
+        network_params = network.init(net_key, jnp.zeros(encoding.shape, jnp.float32))
+        obs_stats = RunningStats.create(encoding.shape) if config.normalize_obs else None
         params = ACParams(network_params, obs_stats)
-        opt_state = with_hyperparams(
-            optimizer.init(network_params),
-            learning_rate=hparams["learning_rate"],
-            max_grad_norm=hparams["max_grad_norm"],
-        )
+        opt_state = optim.init(network_params, hparams.learning_rate, hparams.max_grad_norm)
         reward_norm = RewardNormalizer.create(config.num_envs) if config.normalize_reward else None
         return ACState(params, opt_state, hparams, env_state, obs, key, jnp.zeros((), jnp.int32), reward_norm)
 
-    def collect(state: ACState, key: jax.Array) -> tuple[ACState, Transition, dict]:
+    def collect(state: ACState, key: jax.Array) -> tuple[ACState, RolloutStep, dict]:
         """``rollout_len`` steps of every env under the current policy (a lax.scan)."""
 
         def step(carry, step_key):
@@ -195,7 +171,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
             env_state, out = venv.step(env_key, env_state, env_action(action))
             reward = out.reward.astype(jnp.float32)
             scaled = reward if state.reward_norm is None else state.reward_norm.scale(reward)
-            transition = Transition(
+            transition = RolloutStep(
                 obs=normalize(state.params, obs),
                 action=action,
                 reward=scaled,
@@ -214,21 +190,18 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         metrics = jax.tree.map(lambda m: m.sum(0), metrics)
         return state.replace(env_state=env_state, obs=obs), transitions, metrics
 
-    def bootstrap_values(params: ACParams, transitions: Transition) -> jax.Array:
+    def bootstrap_values(params: ACParams, transitions: RolloutStep) -> jax.Array:
         """V(final observation) for every step, in one batched pass (already normalised obs)."""
         return network.apply(params.network, transitions.final_obs)[1]
 
     def apply_gradients(state: ACState, opt_state: Any, network_params: Any, grads: Any) -> tuple[Any, Any]:
-        learning_rate = state.hparams["learning_rate"]
+        learning_rate = state.hparams.learning_rate
         if config.anneal_lr:
             steps_done = state.updates.astype(jnp.float32) * config.num_envs * config.rollout_len
-            total = jnp.maximum(state.hparams["total_steps"], 1.0)
-            learning_rate = learning_rate * jnp.clip(1.0 - steps_done / total, 0.0, 1.0)
-        opt_state = with_hyperparams(opt_state, learning_rate=learning_rate)
-        updates, opt_state = optimizer.update(grads, opt_state, network_params)
-        return optax.apply_updates(network_params, updates), opt_state
+            learning_rate = optim.annealed(learning_rate, steps_done, state.hparams.total_steps)
+        return optim.step(network_params, opt_state, grads, learning_rate)
 
-    def finish(state: ACState, transitions: Transition, network_params: Any, opt_state: Any, key: jax.Array) -> ACState:
+    def finish(state: ACState, transitions: RolloutStep, network_params: Any, opt_state: Any, key: jax.Array) -> ACState:
         """After learning: install the new weights, update normalisation statistics from this
         rollout (only now, so the update saw the statistics the rollout was collected with),
         count the update."""
@@ -238,7 +211,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         reward_norm = state.reward_norm
         if reward_norm is not None:
             dones = jnp.logical_or(transitions.terminated, transitions.truncated)
-            reward_norm = reward_norm.update(transitions.raw_reward, dones, state.hparams["gamma"])
+            reward_norm = reward_norm.update(transitions.raw_reward, dones, state.hparams.gamma)
         return state.replace(params=params, opt_state=opt_state, key=key, reward_norm=reward_norm, updates=state.updates + 1)
 
     def act(params: ACParams, obs: Any, key: jax.Array) -> jax.Array:
@@ -247,7 +220,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         return env_action(dist.mode())
 
     return ActorCriticParts(
-        config, venv, network, optimizer, discrete, low, high,
+        config, venv, network, discrete, low, high,
         init, apply, collect, bootstrap_values, apply_gradients, finish, act,
     )
 

@@ -13,21 +13,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable, NamedTuple
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl.core import off_policy
-from jaxrl.core.actor_critic import make_optimizer, with_hyperparams
+from jaxrl.core import off_policy, optim
 from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
 from jaxrl.errors import ConfigError
 from jaxrl.core.hparams import HParams, hparam
 from jaxrl.core.networks import CriticEnsemble
-from jaxrl.core.off_policy import ReplayConfig, Transition
+from jaxrl.core.off_policy import Batch, ReplayConfig, Transition, learning_started
 from jaxrl.core.rollout import VecEnv, episode_metrics
 
 
@@ -69,14 +68,6 @@ class ContinuousState:
     noise: jax.Array | None  # Ornstein-Uhlenbeck exploration state [num_envs, D], DDPG's option
 
 
-class Batch(NamedTuple):
-    obs: jax.Array
-    action: jax.Array  # in [-1, 1]
-    reward: jax.Array
-    discount: jax.Array  # gamma * (1 - terminated): only termination zeroes the bootstrap
-    next_obs: jax.Array  # the final observation the action led to (before any auto-reset)
-
-
 class ContinuousParts(NamedTuple):
     """The built pieces a continuous off-policy agent composes."""
 
@@ -84,12 +75,10 @@ class ContinuousParts(NamedTuple):
     action_dim: int
     actor: Any  # a flax module: observation -> the agent's actor output
     critic: CriticEnsemble
-    optimizer: optax.GradientTransformation
     init: Callable[..., ContinuousState]
     env_step: Callable[[ContinuousState, jax.Array, Callable], tuple[ContinuousState, dict]]
     sample: Callable[[ContinuousState, jax.Array], Batch]
     critic_step: Callable[[ContinuousState, Batch, jax.Array], tuple[ContinuousState, dict]]
-    step_optimizer: Callable[[Any, Any, Any, jax.Array, jax.Array], tuple[Any, Any]]
     to_env: Callable[[jax.Array], jax.Array]
 
 
@@ -109,11 +98,6 @@ def validate(agent_name: str, env: Any, env_params: Any, config: ContinuousConfi
     off_policy.validate_replay(config)
 
 
-def soft_update(params: Any, target: Any, tau: jax.Array) -> Any:
-    """Polyak averaging: ``tau * params + (1 - tau) * target``."""
-    return optax.incremental_update(params, target, tau)
-
-
 def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, make_actor: Callable[[int], Any], *,
           target_actor: bool, learn_alpha: bool, ou_noise: bool) -> ContinuousParts:
     """``make_actor(action_dim)`` makes the agent's actor module; the flags pick the optional state
@@ -128,34 +112,30 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
     venv = VecEnv(env, env_params, config.num_envs)
     buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs)
     critic = CriticEnsemble(config.num_critics, tuple(int(w) for w in config.hidden), config.activation)
-    optimizer = make_optimizer()
 
     def to_env(action: jax.Array) -> jax.Array:
         """[-1, 1] -> the env's bounds, in its action shape."""
         scaled = low + 0.5 * (jnp.clip(action, -1.0, 1.0) + 1.0) * (high - low)
         return scaled.reshape(action.shape[:-1] + tuple(action_space.shape))
 
-    def new_opt_state(params: Any, learning_rate: jax.Array, max_grad_norm: jax.Array) -> Any:
-        return with_hyperparams(optimizer.init(params), learning_rate=learning_rate, max_grad_norm=max_grad_norm)
-
-    def init(key: jax.Array, hparams: dict) -> ContinuousState:
+    def init(key: jax.Array, hparams: ContinuousHParams) -> ContinuousState:
         actor_key, critic_key, env_key, key = jax.random.split(key, 4)
         obs, env_state = venv.reset(env_key)
         dummy_obs, dummy_action = jnp.zeros(obs_shape, jnp.float32), jnp.zeros(action_dim, jnp.float32)
         actor_params = actor.init(actor_key, dummy_obs)
         critic_params = critic.init(critic_key, dummy_obs, dummy_action)
         example = Transition(dummy_obs, dummy_action, jnp.zeros(()), jnp.zeros((), bool), jnp.zeros((), bool), dummy_obs)
-        log_alpha = jnp.log(hparams["alpha_init"]) if learn_alpha else None
+        log_alpha = jnp.log(hparams.alpha_init) if learn_alpha else None
         zero = jnp.zeros((), jnp.int32)
         return ContinuousState(
             params=actor_params,
             critic_params=critic_params,
             target_actor_params=actor_params if target_actor else None,
             target_critic_params=critic_params,
-            actor_opt_state=new_opt_state(actor_params, hparams["actor_learning_rate"], hparams["max_grad_norm"]),
-            critic_opt_state=new_opt_state(critic_params, hparams["learning_rate"], hparams["max_grad_norm"]),
+            actor_opt_state=optim.init(actor_params, hparams.actor_learning_rate, hparams.max_grad_norm),
+            critic_opt_state=optim.init(critic_params, hparams.learning_rate, hparams.max_grad_norm),
             log_alpha=log_alpha,
-            alpha_opt_state=new_opt_state(log_alpha, hparams["alpha_learning_rate"], hparams["max_grad_norm"]) if learn_alpha else None,
+            alpha_opt_state=optim.init(log_alpha, hparams.alpha_learning_rate, hparams.max_grad_norm) if learn_alpha else None,
             buffer=buffer.init(example),
             hparams=hparams,
             env_state=env_state,
@@ -172,7 +152,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
         behave_key, random_key, env_key = jax.random.split(key, 3)
         actions, noise = behave(state, behave_key)
         uniform = jax.random.uniform(random_key, actions.shape, minval=-1.0, maxval=1.0)
-        actions = jnp.where(state.steps < config.learning_starts, uniform, jnp.clip(actions, -1.0, 1.0))
+        actions = jnp.where(learning_started(config, state.steps), jnp.clip(actions, -1.0, 1.0), uniform)
         env_state, out = venv.step(env_key, state.env_state, to_env(actions))
         transition = Transition(state.obs, actions, out.reward.astype(jnp.float32), out.terminated, out.truncated, out.final_obs)
         if noise is not None:  # a fresh noise process for each new episode
@@ -184,19 +164,12 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
     def sample(state: ContinuousState, key: jax.Array) -> Batch:
         drawn = buffer.sample(state.buffer, key, config.batch_size)
         data = buffer.get(state.buffer, drawn.rows, drawn.envs)
-        discount = state.hparams["gamma"] * (1.0 - data.terminated.astype(jnp.float32))
+        discount = state.hparams.gamma * (1.0 - data.terminated.astype(jnp.float32))
         return Batch(data.obs.astype(jnp.float32), data.action, data.reward, discount, data.final_obs.astype(jnp.float32))
-
-    def step_optimizer(params: Any, opt_state: Any, grads: Any, learning_rate: jax.Array,
-                       ready: jax.Array) -> tuple[Any, Any]:
-        """One Adam step at ``learning_rate``, kept only where ``ready``."""
-        opt_state = with_hyperparams(opt_state, learning_rate=learning_rate)
-        updates, new_opt_state = optimizer.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
-        return off_policy.masked(ready, new_params, params), off_policy.masked(ready, new_opt_state, opt_state)
 
     def critic_step(state: ContinuousState, batch: Batch, target: jax.Array) -> tuple[ContinuousState, dict]:
         """Regress every critic on ``target`` (0.5 x squared error, summed over critics)."""
+        chex.assert_rank(target, 1)
         target = jax.lax.stop_gradient(target)
 
         def loss_fn(critic_params: Any) -> tuple[jax.Array, jax.Array]:
@@ -204,14 +177,13 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
             return 0.5 * jnp.mean((q - target) ** 2, axis=-1).sum(), q.mean()
 
         (loss, q_mean), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic_params)
-        ready = state.steps >= config.learning_starts
-        critic_params, opt_state = step_optimizer(state.critic_params, state.critic_opt_state, grads,
-                                                  state.hparams["learning_rate"], ready)
-        zero = jnp.zeros(())
-        metrics = {"critic_loss": jnp.where(ready, loss, zero), "q_mean": jnp.where(ready, q_mean, zero)}
+        ready = learning_started(config, state.steps)
+        critic_params, opt_state = optim.step(state.critic_params, state.critic_opt_state, grads,
+                                                  state.hparams.learning_rate, ready)
+        metrics = off_policy.learning_metrics(ready, {"critic_loss": loss, "q_mean": q_mean})
         return state.replace(critic_params=critic_params, critic_opt_state=opt_state), metrics
 
-    return ContinuousParts(config, action_dim, actor, critic, optimizer, init, env_step, sample, critic_step, step_optimizer, to_env)
+    return ContinuousParts(config, action_dim, actor, critic, init, env_step, sample, critic_step, to_env)
 
 
 def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, hparams_cls: type[ContinuousHParams],

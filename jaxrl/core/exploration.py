@@ -1,4 +1,5 @@
-"""Exploration: epsilon schedules, epsilon-greedy and Boltzmann action selection.
+"""Exploration: epsilon schedules, epsilon-greedy and Boltzmann behaviour policies (shared by the
+tabular and the value-based agents), count-based bonuses and Ornstein-Uhlenbeck noise.
 
 Single-stream functions (one vector of action values); ``vmap`` them over a batch. Greedy choices
 break ties uniformly at random, so an untrained all-zero Q-table acts uniformly rather than always
@@ -7,19 +8,25 @@ picking action 0.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Callable, Literal, get_args
 
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
+from gymnax.environments import spaces
+
+from jaxrl.errors import ConfigError
 
 from jaxrl.core.hparams import HParams, hparam
 
 EpsilonSchedule = Literal["constant", "linear", "exponential"]
 ExplorationKind = Literal["epsilon_greedy", "boltzmann"]
 ScheduleUnit = Literal["steps", "episodes"]
-EPSILON_SCHEDULES = ("constant", "linear", "exponential")
+EPSILON_SCHEDULES = get_args(EpsilonSchedule)
+MAX_COUNT_TABLE = 1 << 24
+CountTable = tuple[int, Callable[[Any], jax.Array]]  # the table's size, one observation -> its index
 
 
 @struct.dataclass
@@ -51,6 +58,17 @@ def epsilon_schedule(
     if kind == "exponential":
         return jnp.maximum(end, start * decay**count)
     raise ValueError(f"unknown epsilon schedule {kind!r}; choose one of {EPSILON_SCHEDULES}")
+
+
+def schedule_count(unit: str, steps: jax.Array, episodes: jax.Array) -> jax.Array:
+    """What the epsilon schedule counts, shaped like ``episodes``: env ``"steps"`` or ``"episodes"``."""
+    return episodes if unit == "episodes" else jnp.broadcast_to(steps, jnp.shape(episodes))
+
+
+def scheduled_epsilon(kind: str, count: jax.Array, hparams: ExplorationHParams) -> jax.Array:
+    """``epsilon_schedule`` of ``kind`` with the agent's ``epsilon*`` hyperparameters."""
+    return epsilon_schedule(kind, count, hparams.epsilon, hparams.epsilon_end, hparams.epsilon_decay,
+                            hparams.epsilon_decay_duration)
 
 
 def greedy_mask(q_values: jax.Array) -> jax.Array:
@@ -107,6 +125,21 @@ def boltzmann_probs(q_values: jax.Array, temperature: jax.Array) -> jax.Array:
     return jax.nn.softmax(q_values / temperature, axis=-1)
 
 
+def behaviour_action(kind: str, key: jax.Array, q_values: jax.Array, epsilon: jax.Array,
+                     temperature: jax.Array) -> jax.Array:
+    """An action of the behaviour policy ``kind``: "epsilon_greedy" or "boltzmann"."""
+    if kind == "boltzmann":
+        return boltzmann(key, q_values, temperature)
+    return epsilon_greedy(key, q_values, epsilon)
+
+
+def behaviour_probs(kind: str, q_values: jax.Array, epsilon: jax.Array, temperature: jax.Array) -> jax.Array:
+    """The action distribution ``behaviour_action`` samples from."""
+    if kind == "boltzmann":
+        return boltzmann_probs(q_values, temperature)
+    return epsilon_greedy_probs(q_values, epsilon)
+
+
 # -- count-based exploration bonus -------------------------------------------------------------------
 def state_index(obs: jax.Array, low: jax.Array, high: jax.Array, bins: int) -> jax.Array:
     """A discretised state's index in a count table: each dimension of ``obs`` (flattened)
@@ -119,6 +152,28 @@ def state_index(obs: jax.Array, low: jax.Array, high: jax.Array, bins: int) -> j
     fraction = (jnp.clip(x, low, high) - low) / jnp.maximum(high - low, 1e-8)
     digits = jnp.clip((fraction * bins).astype(jnp.int32), 0, bins - 1)
     return jnp.sum(digits * bins ** jnp.arange(x.shape[0], dtype=jnp.int32))
+
+
+def count_table(obs_space: Any, bins: int, value_range: float) -> CountTable | None:
+    """The visit-count table of ``obs_space`` (None where ``bins`` is 0: no bonus). Discrete
+    observations index it directly; Box ones are cut into ``bins`` per dimension, dimensions with
+    infinite bounds over ``[-value_range, value_range]``."""
+    if bins == 0:
+        return None
+    if isinstance(obs_space, spaces.Discrete):
+        return obs_space.n, lambda obs: jnp.asarray(obs, jnp.int32)
+    dims = int(np.prod(obs_space.shape))
+    size = bins**dims
+    if size > MAX_COUNT_TABLE:
+        raise ConfigError(
+            f"count_bins={bins} over {dims} observation dimensions needs a table of "
+            f"{bins}^{dims} entries (more than {MAX_COUNT_TABLE:,}); use fewer bins, or count_bins=0"
+        )
+    low = np.broadcast_to(np.asarray(obs_space.low, np.float32), obs_space.shape).ravel()
+    high = np.broadcast_to(np.asarray(obs_space.high, np.float32), obs_space.shape).ravel()
+    low = np.where(np.isfinite(low) & (low > -1e30), low, -value_range)
+    high = np.where(np.isfinite(high) & (high < 1e30), high, value_range)
+    return size, lambda obs: state_index(obs, low, high, bins)
 
 
 def count_bonus(counts: jax.Array, index: jax.Array, beta: jax.Array | float) -> jax.Array:

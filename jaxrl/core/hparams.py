@@ -58,9 +58,6 @@ class HParams:
     run, stacked over runs), so one compiled program vmaps over seeds and settings alike.
     """
 
-    def __getitem__(self, name: str) -> Any:
-        return getattr(self, name)
-
     @classmethod
     def declared(cls) -> tuple[dataclasses.Field, ...]:
         return dataclasses.fields(cls)

@@ -7,11 +7,12 @@ Initialisation follows the PPO literature: orthogonal weights with gain sqrt(2) 
 from __future__ import annotations
 
 import math
-from typing import Callable, Literal, Sequence
+from typing import Any, Callable, Literal, NamedTuple, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from gymnax.environments import spaces
 
 from jaxrl.core.distributions import Categorical, DiagGaussian
 
@@ -90,6 +91,29 @@ class MinAtarCNN(nn.Module):
         for width in self.hidden:
             x = ACTIVATIONS[self.activation](dense(width, math.sqrt(2.0))(x))
         return x
+
+
+class ObsEncoding(NamedTuple):
+    """How an env's observations reach a network: discrete ones one-hot, others as float32."""
+
+    shape: tuple[int, ...]  # one network input
+    torso: str  # "mlp" | "cnn" ("auto" resolved)
+    categories: int | None  # discrete observations: the one-hot size
+
+    def encode(self, obs: Any) -> jax.Array:
+        """Observations (any leading axes) as the network's float32 input."""
+        if self.categories is not None:
+            return jax.nn.one_hot(obs, self.categories, dtype=jnp.float32)
+        return jnp.asarray(obs, jnp.float32)
+
+
+def obs_encoding(obs_space: Any, torso: str = "auto") -> ObsEncoding:
+    """The encoding of ``obs_space``; ``torso="auto"`` is "cnn" for image observations [H, W, C]."""
+    categories = obs_space.n if isinstance(obs_space, spaces.Discrete) else None
+    shape = (categories,) if categories is not None else tuple(obs_space.shape)
+    if torso == "auto":
+        torso = "cnn" if len(shape) == 3 else "mlp"
+    return ObsEncoding(shape, torso, categories)
 
 
 def make_torso(kind: str, hidden: Sequence[int], activation: str, obs_ndim: int = 1) -> nn.Module:

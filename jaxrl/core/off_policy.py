@@ -1,5 +1,5 @@
-"""What the off-policy agents share: the replay config and its checks, the stored transition,
-env steps into the buffer, and the train_step skeleton.
+"""What the off-policy agents share: the replay config and its checks, the stored transition and
+the sampled minibatch, the learning-starts mask, and the train_step skeleton.
 
 One ``train_step`` = ``train_freq`` env steps of every env (each transition written to the replay
 buffer held in the state), then ``gradient_steps`` updates on minibatches sampled from it (TD3
@@ -11,7 +11,7 @@ repeats that ``policy_delay`` times, then updates its actor). Before
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -49,6 +49,27 @@ class Transition:
     final_obs: Any  # the observation the action led to, before any auto-reset
 
 
+class Batch(NamedTuple):
+    """A sampled minibatch, reduced to one-step form (leaves ``[batch, ...]``)."""
+
+    obs: Any
+    action: jax.Array
+    reward: jax.Array  # n-step: the window's discounted reward sum
+    discount: jax.Array  # gamma^m * (1 - terminated): only termination zeroes the bootstrap
+    next_obs: Any  # the final observation to bootstrap from (before any auto-reset)
+
+
+def learning_started(config: ReplayConfig, steps: jax.Array) -> jax.Array:
+    """True once ``learning_starts`` env steps per seed are done: before, actions are random and
+    updates are masked out."""
+    return steps >= config.learning_starts
+
+
+def learning_metrics(ready: jax.Array, metrics: dict[str, jax.Array]) -> dict[str, jax.Array]:
+    """Learning metrics, 0 before learning starts (when their updates are masked out)."""
+    return {k: jnp.where(ready, v, jnp.zeros(())) for k, v in metrics.items()}
+
+
 def validate_replay(config: ReplayConfig, n_step: int = 1) -> None:
     """Shapes that cannot work, refused before anything compiles, with the fix in the message."""
     for name in ("num_envs", "buffer_capacity", "batch_size", "train_freq", "gradient_steps"):
@@ -82,16 +103,6 @@ def validate_replay(config: ReplayConfig, n_step: int = 1) -> None:
         )
     if not config.hidden or any(int(w) < 1 for w in config.hidden):
         raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=256,256")
-
-
-def run_progress(steps: jax.Array, total_steps: jax.Array) -> jax.Array:
-    """The fraction of the run done, in [0, 1] (0 where total_steps is unknown: no annealing)."""
-    return jnp.where(total_steps > 0, jnp.clip(steps / jnp.maximum(total_steps, 1.0), 0.0, 1.0), 0.0)
-
-
-def masked(ready: jax.Array, new: Any, old: Any) -> Any:
-    """``new`` where ``ready`` else ``old``, leaf by leaf (masks updates before learning starts)."""
-    return jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, old)
 
 
 def _env_totals(metrics: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Value targets and target networks, shared by the value-based and actor-critic off-policy agents.
+"""Value targets, n-step windows and the target network's schedule, shared by the value-based and actor-critic off-policy agents.
 
 Single-stream functions in rlax's terms (``r_t``, ``discount_t`` = gamma * (1 - terminated),
 ``q_t`` the action values at the observation the action led to); ``vmap`` them over a batch.
@@ -6,24 +6,21 @@ Single-stream functions in rlax's terms (``r_t``, ``discount_t`` = gamma * (1 - 
 
 from __future__ import annotations
 
-from typing import Any
-
 import chex
 import jax
 import jax.numpy as jnp
-import optax
 
 
 def q_learning_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array) -> jax.Array:
     """r + discount * max_a Q(s', a)."""
-    chex.assert_rank(q_t, 1)
+    chex.assert_rank([r_t, discount_t, q_t], [0, 0, 1])
     return r_t + discount_t * jnp.max(q_t)
 
 
 def double_q_learning_target(r_t: jax.Array, discount_t: jax.Array, q_t_value: jax.Array, q_t_selector: jax.Array) -> jax.Array:
     """r + discount * Q_value(s', argmax_a Q_selector(s', a)) (van Hasselt et al. 2016: the online
     network selects, the target network evaluates)."""
-    chex.assert_rank((q_t_value, q_t_selector), 1)
+    chex.assert_rank([r_t, discount_t, q_t_value, q_t_selector], [0, 0, 1, 1])
     chex.assert_equal_shape((q_t_value, q_t_selector))
     return r_t + discount_t * q_t_value[jnp.argmax(q_t_selector)]
 
@@ -49,13 +46,6 @@ def n_step_window(
     reward = jnp.sum(jnp.where(steps <= last, powers * rewards, 0.0))
     discount = gamma * powers[last] * (1.0 - terminated[last].astype(jnp.float32))
     return reward, discount, last
-
-
-def periodic_soft_update(params: Any, target_params: Any, due: jax.Array, tau: jax.Array | float) -> Any:
-    """Where ``due``: ``target <- tau * params + (1 - tau) * target`` (tau = 1: a hard copy), else
-    unchanged. Both kinds (hard copy every K steps, Polyak averaging every step) in one traced rule."""
-    updated = optax.incremental_update(params, target_params, tau)
-    return jax.tree.map(lambda new, old: jnp.where(due, new, old), updated, target_params)
 
 
 def crossed_multiple(before: jax.Array, after: jax.Array, period: jax.Array) -> jax.Array:

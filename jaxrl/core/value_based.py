@@ -1,0 +1,118 @@
+"""What the value-based replay agents (the DQN family; C51, QR-DQN, Rainbow, PQN next) share:
+their static parts, the behaviour policy, env steps into the buffer, minibatch sampling with
+n-step windows and priorities, the regression loss and the target network's update.
+
+Module-level pure functions over ``ValueParts`` (built once by an agent's ``make``) and a state
+with the fields ``params``, ``target_params``, ``buffer``, ``hparams``, ``env_state``, ``obs``,
+``steps``, ``episodes`` and ``counts`` (see ``jaxrl.agents.dqn.DQNState``). Before
+``learning_starts`` env steps per seed the actions are uniformly random and updates are masked out.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxrl.core import exploration, optim
+from jaxrl.core.buffers import ReplayBuffer, ReplayState, Sample
+from jaxrl.core.networks import ObsEncoding
+from jaxrl.core.off_policy import Batch, Transition, learning_started
+from jaxrl.core.rollout import VecEnv, episode_metrics
+from jaxrl.core.targets import crossed_multiple, n_step_window
+
+
+class ValueParts(NamedTuple):
+    """The static pieces of a value-based replay agent."""
+
+    config: Any  # a ReplayConfig with DQNConfig's exploration and schedule fields
+    venv: VecEnv
+    encoding: ObsEncoding  # observations -> the network's input
+    network: nn.Module  # the agent's network, applied to encoded observations
+    buffer: ReplayBuffer
+    count_table: exploration.CountTable | None  # the count-based bonus's table (or None: no bonus)
+
+
+# -- acting ---------------------------------------------------------------------------------------
+def behave(config: Any, state: Any, key: jax.Array, q_values: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Actions of the behaviour policy at ``q_values`` (of ``state.obs``) and the exploration rate
+    to report: epsilon-greedy on the schedule, or Boltzmann; uniform before learning starts."""
+    warmup = ~learning_started(config, state.steps)
+    count = exploration.schedule_count(config.schedule_unit, state.steps, state.episodes)
+    epsilon = jnp.where(warmup, 1.0, exploration.scheduled_epsilon(config.epsilon_schedule, count, state.hparams))
+    if config.exploration == "boltzmann":
+        actions = jnp.where(warmup, exploration.epsilon_greedy(key, q_values, 1.0),
+                            exploration.boltzmann(jax.random.fold_in(key, 1), q_values, state.hparams.temperature))
+        return actions, jnp.where(warmup, 1.0, 0.0)
+    return exploration.epsilon_greedy(key, q_values, epsilon), epsilon
+
+
+def env_step(parts: ValueParts, state: Any, key: jax.Array, q_values: jax.Array) -> tuple[Any, dict]:
+    """One step of every env under the behaviour policy at ``q_values`` (of ``state.obs``); the
+    transitions (reward plus any count bonus) go to the buffer."""
+    act_key, env_key = jax.random.split(key)
+    actions, epsilon = behave(parts.config, state, act_key, q_values)
+    env_state, out = parts.venv.step(env_key, state.env_state, actions)
+    reward = out.reward.astype(jnp.float32)
+    counts = state.counts
+    if parts.count_table is not None:
+        index = jax.vmap(parts.count_table[1])(out.final_obs)
+        counts = counts.at[index].add(1)
+        reward = reward + exploration.count_bonus(counts, index, state.hparams.count_bonus)
+    transition = Transition(state.obs, actions, reward, out.terminated, out.truncated, out.final_obs)
+    buffer_state = parts.buffer.add(state.buffer, transition, state.hparams.priority_alpha)
+    state = state.replace(
+        env_state=env_state, obs=out.obs, buffer=buffer_state, counts=counts,
+        steps=state.steps + parts.config.num_envs,
+        episodes=state.episodes + out.info["episode_done"].sum().astype(jnp.int32),
+    )
+    return state, {**episode_metrics(out.info), "epsilon": epsilon}
+
+
+# -- learning -------------------------------------------------------------------------------------
+def minibatch(buffer: ReplayBuffer, buffer_state: ReplayState, sample: Sample, gamma: jax.Array) -> Batch:
+    """The sampled entries, reduced over the buffer's n-step window (``buffer.window``) to one
+    transition each: the discounted reward sum, ``gamma^m (1 - terminated)`` and the final
+    observation of the window's last step."""
+    data = buffer_state.data
+    rows, envs = sample.rows, sample.envs
+    obs, action = data.obs[rows, envs], data.action[rows, envs]
+    if buffer.window == 1:
+        discount = gamma * (1.0 - data.terminated[rows, envs].astype(jnp.float32))
+        return Batch(obs, action, data.reward[rows, envs], discount, data.final_obs[rows, envs])
+    window = buffer.window_of(buffer_state, (data.reward, data.terminated, data.truncated), rows, envs)
+    reward, discount, last = jax.vmap(n_step_window, in_axes=(0, 0, 0, None))(*window, gamma)
+    return Batch(obs, action, reward, discount, data.final_obs[(rows + last) % buffer.rows, envs])
+
+
+def sample(parts: ValueParts, state: Any, key: jax.Array) -> tuple[Sample, Batch]:
+    """A minibatch of ``batch_size`` entries; prioritised sampling's ``priority_beta`` is annealed
+    linearly to 1 over the run."""
+    hp = state.hparams
+    beta = hp.priority_beta + (1.0 - hp.priority_beta) * optim.run_progress(state.steps, hp.total_steps)
+    drawn = parts.buffer.sample(state.buffer, key, parts.config.batch_size, beta)
+    return drawn, minibatch(parts.buffer, state.buffer, drawn, hp.gamma)
+
+
+def update_priorities(parts: ValueParts, state: Any, drawn: Sample, td_error: jax.Array,
+                      ready: jax.Array) -> ReplayState:
+    """The sampled entries' priorities set to ``|TD error| + priority_eps`` (where ``ready``)."""
+    hp = state.hparams
+    return parts.buffer.update_priorities(state.buffer, drawn, jnp.abs(td_error) + hp.priority_eps,
+                                          hp.priority_alpha, ready)
+
+
+def regression_loss(kind: str, td_error: jax.Array) -> jax.Array:
+    """Per-sample loss of a TD error: ``"huber"`` (delta 1) or ``"mse"`` (0.5 x squared error)."""
+    return optax.huber_loss(td_error) if kind == "huber" else 0.5 * td_error**2
+
+
+def update_target(before: Any, state: Any) -> Any:
+    """The target network's update, when the env steps crossed a multiple of its period
+    (``target_update_period``; ``tau`` 1 a hard copy, else Polyak averaging)."""
+    due = crossed_multiple(before.steps, state.steps, state.hparams.target_update_period)
+    return state.replace(target_params=optim.periodic_soft_update(state.params, state.target_params, due,
+                                                                  state.hparams.tau))
