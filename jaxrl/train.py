@@ -250,19 +250,9 @@ class _Progress:
             self.bar.close()
 
 
-def train_runs(
-    agent: Agent,
-    settings: list[dict[str, float]],
-    run_shape: tuple[int, ...],
-    *,
-    steps: int,
-    seed: int = 0,
-    log_interval: int | None = None,
-    num_chunks: int = 20,
-    progress: bool = True,
-    callbacks: Iterable[Callback] = (),
-    resume: Any = None,
-) -> TrainResult:
+def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[int, ...], *, steps: int, seed: int,
+               log_interval: int | None, num_chunks: int, progress: bool, callbacks: Iterable[Callback] = (),
+               resume: Any = None) -> TrainResult:
     """Train ``run_shape`` runs (``(seeds,)`` or ``(settings, seeds)``, one resolved setting per
     setting) of ``agent`` for ``steps`` env steps per seed; the input is checked by ``jaxrl.runs``.
 
