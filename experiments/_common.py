@@ -199,7 +199,7 @@ def report_on_policy(result: Any, goal: float | None, episodes: int = 20, seed: 
     entropy, the learning curve, the verdict against ``goal`` (if any) and the timings; returns the
     per-seed greedy returns."""
     greedy = jaxrl.evaluate(result, episodes=episodes, seed=seed).per_run()["return"]
-    seeds, steps = result.num_seeds, int(result.env_steps[-1])
+    seeds, steps = result.run_shape[-1], int(result.env_steps[-1])
     print(f"\nGreedy/deterministic policy, {episodes} episodes per seed (jaxrl.evaluate, seed={seed}):")
     print(f"  return  {seed_stats(greedy, fmt)}")
     print("Training (sampling policy):")

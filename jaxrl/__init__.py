@@ -16,9 +16,9 @@ from jaxrl.core.agent import Agent  # noqa: E402
 from jaxrl.errors import ConfigError  # noqa: E402
 from jaxrl.envs import list_envs, make_env, register_env  # noqa: E402
 from jaxrl.evaluate import EvalResult, evaluate  # noqa: E402
-from jaxrl.io.run_dir import LoadedRun, load  # noqa: E402
+from jaxrl.runs import LoadedRun, RunSpec, load, train  # noqa: E402
 from jaxrl.sweep import LogUniform, SweepResult, Uniform, sweep  # noqa: E402
-from jaxrl.train import Policy, TrainResult, train  # noqa: E402
+from jaxrl.train import Policy, TrainResult  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -29,6 +29,7 @@ __all__ = [
     "LoadedRun",
     "LogUniform",
     "Policy",
+    "RunSpec",
     "SweepResult",
     "TrainResult",
     "Uniform",

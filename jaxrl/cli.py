@@ -44,30 +44,9 @@ def _literal(value: str) -> Any:
         return value
 
 
-def split_settings(algo: str, assignments: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Route each --set KEY=VALUE to the static config or to the hyperparameters, by name."""
-    from jaxrl.agents import spec
-    from jaxrl.core.hparams import check_hparam_names
-    from jaxrl.errors import unknown_name_error
-    import dataclasses
-
-    algorithm = spec(algo)
-    config_names = [f.name for f in dataclasses.fields(algorithm.config_cls)]
-    config, hparams = {}, {}
-    for key, value in assignments.items():
-        if key in config_names:
-            config[key] = value
-        elif key in algorithm.hparams_cls.names():
-            hparams[key] = value
-        elif key in algorithm.hparams_cls.engine_names():
-            check_hparam_names(algorithm.hparams_cls, [key], algo)  # raises: the engine sets it
-        else:
-            raise unknown_name_error(f"{algo} setting (--set)", key, config_names + algorithm.hparams_cls.names())
-    return config, hparams
-
-
-def summary_table(evaluation: Any, hparams: list[dict[str, float]], batched: bool) -> str:
+def summary_table(evaluation: Any, hparams: list[dict[str, float]], run_shape: tuple[int, ...]) -> str:
     """Mean ± std over seeds of each seed's mean return (and success rate, episode length)."""
+    batched = len(run_shape) == 2
     per_run = evaluation.per_run()
     returns = per_run["return"].reshape(len(hparams) if batched else 1, -1)
     success = per_run.get("success_rate")
@@ -87,17 +66,18 @@ def summary_table(evaluation: Any, hparams: list[dict[str, float]], batched: boo
     return format_table(rows)
 
 
-def _spec_from_args(args: argparse.Namespace, hparams: list[dict[str, Any]], batched: bool) -> Any:
-    """The run's definition from the shared train/sweep arguments (validated, nothing written)."""
-    from jaxrl.io import run_dir
+def _spec_from_args(args: argparse.Namespace) -> Any:
+    """The ``RunSpec`` of the shared train/sweep arguments (checked, nothing written); each --set
+    KEY=VALUE goes to the static config or the hyperparameters by name."""
+    from jaxrl.runs import RunSpec, route_names
 
+    config, hparams = route_names(args.algo, _parse_assignments(args.set, "--set"), "--set")
     env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
     for flag, value in (("--seeds", args.seeds), ("--chunks", args.chunks), ("--eval-episodes", args.eval_episodes)):
         if value < 1:
             raise ConfigError(f"{flag} {value} must be >= 1")
-    return run_dir.RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config={}, hparams=hparams,
-                           batched_settings=batched, seeds=args.seeds, steps=args.steps, seed=args.seed,
-                           log_interval=args.log_interval, num_chunks=args.chunks)
+    return RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config=config, hparams=hparams, seeds=args.seeds,
+                   steps=args.steps, seed=args.seed, log_interval=args.log_interval, num_chunks=args.chunks)
 
 
 def _output_dir(args: argparse.Namespace) -> tuple[Path, bool]:
@@ -112,22 +92,16 @@ def _output_dir(args: argparse.Namespace) -> tuple[Path, bool]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import jaxrl
-    from jaxrl.io import run_dir
+    from jaxrl import runs
 
-    # Build the agent and check every input before creating files or compiling anything.
-    config, hparams = split_settings(args.algo, _parse_assignments(args.set, "--set"))
-    spec = _spec_from_args(args, [hparams], batched=False)
-    spec.config = config
-    agent = jaxrl.agents.make(args.algo, args.env, config=config, **spec.env_kwargs)
+    run = runs.resolve(_spec_from_args(args))  # every input checked before creating files or compiling anything
     out, resume = _output_dir(args)
-    result, evaluation, out = run_dir.train_in_dir(out, spec, resume=resume, progress=not args.quiet,
-                                                   eval_episodes=args.eval_episodes, agent=agent)
+    result, evaluation, out = runs.execute(run, out=out, resume=resume, progress=not args.quiet, eval_episodes=args.eval_episodes)
     rate = args.seeds * result.env_steps[-1] / max(result.train_seconds, 1e-9)
     print(f"\n{args.algo} on {args.env}: {args.seeds} seeds x {int(result.env_steps[-1]):,} env steps, "
           f"compiled in {result.compile_seconds:.1f} s, trained in {result.train_seconds:.1f} s ({rate:,.0f} env steps/s)")
     print(f"greedy evaluation, {args.eval_episodes} episodes per seed:")
-    print(summary_table(evaluation, result.hparams, False))
+    print(summary_table(evaluation, result.hparams, result.run_shape))
     print(f"\nrun directory: {out}")
     return 0
 
@@ -162,18 +136,15 @@ def _parse_ranges(items: Sequence[str]) -> dict[str, Any]:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from jaxrl.sweep import sweep
+    from jaxrl.sweep import run_sweep
 
-    config, base = split_settings(args.algo, _parse_assignments(args.set, "--set"))
+    spec = _spec_from_args(args)
     if bool(args.grid) == bool(args.random):
         raise ConfigError("jaxrl sweep needs either --grid NAME=V1,V2,... or --random NAME=[log:]LOW:HIGH with --samples N")
-    spec = _spec_from_args(args, [], batched=True)  # validates the shared arguments
     out, resume = _output_dir(args)
-    swept = sweep(args.algo, args.env, grid=_parse_grid(args.grid) if args.grid else None,
-                  ranges=_parse_ranges(args.random) if args.random else None, samples=args.samples,
-                  seeds=spec.seeds, steps=spec.steps, hparams=base, config=config, env_kwargs=spec.env_kwargs,
-                  seed=spec.seed, log_interval=spec.log_interval, num_chunks=spec.num_chunks,
-                  eval_episodes=args.eval_episodes, out=out, resume=resume, progress=not args.quiet)
+    swept = run_sweep(spec, grid=_parse_grid(args.grid) if args.grid else None,
+                      ranges=_parse_ranges(args.random) if args.random else None, samples=args.samples,
+                      eval_episodes=args.eval_episodes, out=out, resume=resume, progress=not args.quiet)
     result = swept.result
     print(f"\n{args.algo} on {args.env}: {len(swept.rows)} settings x {spec.seeds} seeds x {int(result.env_steps[-1]):,} env steps "
           f"in one program, compiled in {result.compile_seconds:.1f} s, trained in {result.train_seconds:.1f} s")
@@ -184,27 +155,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from jaxrl.io import run_dir
+    from jaxrl.runs import load
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes {args.episodes} must be >= 1")
-    run = run_dir.load(args.run_dir)
+    run = load(args.run_dir)
     evaluation = run.evaluate(episodes=args.episodes, seed=args.seed)
     config = run.config
     print(f"{config['algo']} on {config['env']} ({args.run_dir}), greedy, {args.episodes} episodes per seed:")
-    print(summary_table(evaluation, config["hparams"], bool(config.get("batched_settings"))))
+    print(summary_table(evaluation, run.hparams, run.run_shape))
     return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from jaxrl.io import render, run_dir
+    from jaxrl.io import render
+    from jaxrl.runs import load
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes {args.episodes} must be >= 1")
     if args.fps < 1:
         raise ConfigError(f"--fps {args.fps} must be >= 1")
-    run = run_dir.load(args.run_dir)
-    params = run.params_of(seed=args.seed, setting=args.setting)
+    run = load(args.run_dir)
+    params = run.params(seed=args.seed, setting=args.setting)
     out = Path(args.out or Path(args.run_dir) / "episode.gif")
     if not out.parent.is_dir():
         raise ConfigError(f"--out {out}: directory {out.parent} does not exist")
@@ -215,11 +187,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from jaxrl.io import report
+    from jaxrl.runs import write_report
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes {args.episodes} must be >= 1")
-    out = report.write_report(args.run_dir, out=args.out, gif=not args.no_gif, episodes=args.episodes)
+    out = write_report(args.run_dir, out=args.out, gif=not args.no_gif, episodes=args.episodes)
     print(f"{out}: self-contained report (opens offline)")
     return 0
 

@@ -95,8 +95,9 @@ def evaluate(
 ) -> EvalResult:
     """Evaluate the greedy/deterministic policy for ``episodes`` episodes per run.
 
-    ``target`` is a ``TrainResult`` (all its runs are evaluated; arrays are ``[seeds, episodes]``,
-    or ``[settings, seeds, episodes]`` for a hyperparameter batch), or an ``Agent`` with ``params``
+    ``target`` is a ``TrainResult`` or a loaded run (all its runs are evaluated; arrays are
+    ``run_shape + (episodes,)``: ``[seeds, episodes]``, or ``[settings, seeds, episodes]`` for a
+    hyperparameter batch), or an ``Agent`` with ``params``
     (a single run's, or a batch with leading run axes given by ``params``'s first leaf vs one run).
     """
     if episodes < 1:
@@ -106,9 +107,9 @@ def evaluate(
         if params is None:
             raise ConfigError("evaluate(agent, params): pass the parameters to evaluate")
         run_shape = _run_shape(agent, params)
-    else:  # a TrainResult
+    else:  # a TrainResult or a LoadedRun
         agent = target.agent
-        params = target.final_state.params if params is None else params
+        params = target.final_params if params is None else params
         run_shape = target.run_shape
     max_steps = int(max_steps or agent.env_params.max_steps_in_episode)
     num_runs = int(np.prod(run_shape)) if run_shape else 1

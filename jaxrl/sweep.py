@@ -18,10 +18,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from jaxrl import agents as agents_lib
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import check_hparam_names, resolve_hparams
 from jaxrl.errors import ConfigError
+from jaxrl.io.files import atomic_write_bytes, atomic_write_json
+from jaxrl.io.run_dir import varied
+from jaxrl.runs import RunSpec, execute, make_agent, plan, plot_curves, resolve_settings, route_names
 from jaxrl.stats import format_table, mean_ci
 
 SWEEP_JSON = "sweep.json"
@@ -53,38 +54,33 @@ class LogUniform:
 Distribution = Uniform | LogUniform
 
 
-def _check_names(agent: Agent, names: Sequence[str], flag: str) -> None:
-    config_names = [f.name for f in dataclasses.fields(agent.config)] if dataclasses.is_dataclass(agent.config) else []
-    for name in names:
-        if name in agent.hparams_cls.names():
-            continue
-        if name in config_names:
-            raise ConfigError(f"{name} is a static config option of {agent.name}: it fixes the program's shape, so it "
-                              f"cannot vary inside one compiled sweep. Fix it with --set {name}=VALUE (config=) and run one sweep per value")
-    check_hparam_names(agent.hparams_cls, names, agent.name, kind=f"hyperparameter ({flag})")
-
-
 def grid_settings(agent: Agent, grid: Mapping[str, Sequence[float]], base: Mapping[str, float] | None = None) -> list[dict[str, float]]:
-    """Every combination of the grid's values (the last name varies fastest), over ``base``."""
+    """Every combination of the grid's values (the last name varies fastest), over ``base``, resolved."""
     if not grid:
         raise ConfigError("the grid is empty: give at least one hyperparameter with values, e.g. --grid learning_rate=0.1,0.5")
-    _check_names(agent, list(grid), "--grid")
+    route_names(agent.name, grid, "--grid")  # a sweep varies hyperparameters only
     for name, values in grid.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ConfigError(f"grid {name}: give a non-empty list of values, e.g. --grid {name}=0.1,0.5")
-    combos = itertools.product(*grid.values())
-    return [resolve_hparams(agent.hparams_cls, {**dict(base or {}), **dict(zip(grid, combo))}, agent.name, type(agent.config))
-            for combo in combos]
+    return resolve_settings(agent, ({**dict(base or {}), **dict(zip(grid, combo))} for combo in itertools.product(*grid.values())))
 
 
 def random_settings(agent: Agent, ranges: Mapping[str, Distribution], samples: int, seed: int = 0,
                     base: Mapping[str, float] | None = None) -> list[dict[str, float]]:
-    """``samples`` settings drawn independently from ``ranges`` (NumPy generator seeded by ``seed``)."""
-    if not ranges:
-        raise ConfigError("no ranges to sample: give at least one, e.g. --random learning_rate=log:1e-4:1e-2")
+    """``samples`` settings drawn independently from ``ranges`` (NumPy generator seeded by ``seed``), over ``base``, resolved."""
+    _check_ranges(agent, ranges)
     if int(samples) < 1:
         raise ConfigError(f"samples={samples} must be >= 1")
-    _check_names(agent, list(ranges), "--random")
+    rng = np.random.default_rng(seed)
+    columns = {name: dist.sample(rng, int(samples)) for name, dist in ranges.items()}
+    return resolve_settings(agent, ({**dict(base or {}), **{k: float(v[i]) for k, v in columns.items()}} for i in range(int(samples))))
+
+
+def _check_ranges(agent: Agent, ranges: Mapping[str, Distribution]) -> None:
+    """Refuse an empty search, names that are not hyperparameters, and ranges that cannot be sampled."""
+    if not ranges:
+        raise ConfigError("no ranges to sample: give at least one, e.g. --random learning_rate=log:1e-4:1e-2")
+    route_names(agent.name, ranges, "--random")
     for name, dist in ranges.items():
         if not isinstance(dist, (Uniform, LogUniform)):
             raise ConfigError(f"range {name}={dist!r}: use jaxrl.sweep.Uniform(low, high) or LogUniform(low, high)")
@@ -92,10 +88,6 @@ def random_settings(agent: Agent, ranges: Mapping[str, Distribution], samples: i
             raise ConfigError(f"range {name}: low={dist.low} must be <= high={dist.high}, both finite")
         if isinstance(dist, LogUniform) and dist.low <= 0:
             raise ConfigError(f"log-uniform range {name} needs low > 0 (got {dist.low}); use a positive low, or a uniform range")
-    rng = np.random.default_rng(seed)
-    columns = {name: dist.sample(rng, int(samples)) for name, dist in ranges.items()}
-    return [resolve_hparams(agent.hparams_cls, {**dict(base or {}), **{k: float(v[i]) for k, v in columns.items()}}, agent.name, type(agent.config))
-            for i in range(int(samples))]
 
 
 @dataclasses.dataclass
@@ -165,14 +157,8 @@ def rank(settings: list[dict[str, float]], result: Any, evaluation: Any) -> list
                      float(final[i]), None if success is None else float(success[i])) for r, i in enumerate(order)]
 
 
-def _varied(settings: list[dict[str, float]]) -> list[str]:
-    return [k for k in settings[0] if len({s[k] for s in settings}) > 1]
-
-
 def write_results(path: Path, sweep_result: SweepResult, definition: Mapping[str, Any]) -> None:
     """sweep.json (definition and ranked rows) and sweep.csv (one row per setting, ranked)."""
-    from jaxrl.io.files import atomic_write_bytes, atomic_write_json
-
     atomic_write_json(path / SWEEP_JSON, {"definition": dict(definition), "ranked": [r.to_json() for r in sweep_result.rows]})
     names = list(sweep_result.rows[0].hparams)
     lines = [",".join(["rank", "setting", *names, "mean_return", "ci95_low", "ci95_high", "final_train_return", "success_rate"])]
@@ -210,32 +196,27 @@ def sweep(
     (config, metrics, checkpoints, params, eval.json, sweep.json, sweep.csv, plots) and ``resume=True``
     continues it after an interruption.
     """
-    agent = agents_lib.make(algo, env, config=config, **dict(env_kwargs or {}))
+    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks)
+    return run_sweep(spec, grid=grid, ranges=ranges, samples=samples, eval_episodes=eval_episodes, out=out,
+                     resume=resume, progress=progress)
+
+
+def run_sweep(spec: RunSpec, *, grid: Mapping[str, Sequence[float]] | None = None, ranges: Mapping[str, Distribution] | None = None,
+              samples: int | None = None, eval_episodes: int = 100, out: str | Path | None = None, resume: bool = False,
+              progress: bool = True) -> SweepResult:
+    """``sweep`` of a ``RunSpec`` whose ``hparams`` are the fixed base the grid or ranges vary."""
+    agent = make_agent(spec)
     if (grid is None) == (ranges is None):
         raise ConfigError("give either grid={name: values} or ranges={name: LogUniform(low, high)} with samples=N")
     if ranges is not None and samples is None:
         raise ConfigError("random search needs samples=N (settings to draw)")
-    settings = grid_settings(agent, grid, hparams) if grid is not None else random_settings(agent, ranges, samples, seed, hparams)
+    settings = grid_settings(agent, grid, spec.hparams) if grid is not None else random_settings(agent, ranges, samples, spec.seed, spec.hparams)
     definition = {"grid": {k: list(v) for k, v in grid.items()}} if grid is not None else {
         "random": {k: {"kind": type(d).__name__, "low": d.low, "high": d.high} for k, d in ranges.items()}, "samples": samples}
-    if out is None:
-        from jaxrl.evaluate import evaluate
-        from jaxrl.train import train
-
-        if eval_episodes < 1:
-            raise ConfigError(f"eval_episodes={eval_episodes} must be >= 1")
-        result = train(agent, seeds=seeds, steps=steps, hparams=settings, seed=seed, log_interval=log_interval,
-                       num_chunks=num_chunks, progress=progress)
-        evaluation = evaluate(result, episodes=eval_episodes, seed=seed)
-        return SweepResult(result, evaluation, rank(settings, result, evaluation), _varied(settings))
-    from jaxrl.io import run_dir
-
-    spec = run_dir.RunSpec(algo=algo, env=env, env_kwargs=dict(env_kwargs or {}), config=dict(config or {}), hparams=settings,
-                           batched_settings=True, seeds=int(seeds), steps=int(steps), seed=seed, log_interval=log_interval,
-                           num_chunks=num_chunks)
-    result, evaluation, path = run_dir.train_in_dir(out, spec, resume=resume, progress=progress, eval_episodes=eval_episodes,
-                                                    agent=agent, plot=False)
-    swept = SweepResult(result, evaluation, rank(settings, result, evaluation), _varied(settings), path)
-    write_results(path, swept, definition)
-    run_dir.plot_curves(path)  # after the ranking, so the plots show the best settings by it
+    result, evaluation, path = execute(plan(spec, agent, settings, batched=True), out=out, resume=resume,
+                                       eval_episodes=eval_episodes, progress=progress, plot=False)
+    swept = SweepResult(result, evaluation, rank(settings, result, evaluation), varied(settings), path)
+    if path is not None:
+        write_results(path, swept, definition)
+        plot_curves(path)  # after the ranking, so the plots show the best settings by it
     return swept

@@ -1,6 +1,6 @@
 """The training engine, shared by every agent.
 
-``train`` runs seeds x hyperparameter settings as one batch of "runs" in one compiled program:
+``train_runs`` trains seeds x hyperparameter settings as one batch of "runs" in one compiled program:
 ``vmap`` over runs, a ``lax.scan`` of logging periods per chunk, each period a ``lax.scan`` of
 ``train_step``. A thin Python loop over chunks reports progress and hands each chunk's metrics
 to callbacks. Metrics are reduced per logging period, never per chunk, so the chunk size changes
@@ -14,20 +14,20 @@ import dataclasses
 import math
 import sys
 import time
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrl import agents as agents_lib
 from jaxrl import compilation
 from jaxrl.compilation import cpu_compiler_options
 from jaxrl.core.agent import Agent
-from jaxrl.core.hparams import resolve_hparams, stack_hparams
-from jaxrl.errors import ConfigError
+from jaxrl.core.hparams import stack_hparams
 from jaxrl.core.rollout import SUMMED_METRICS
 from jaxrl.envs.wrappers import success_fn
+from jaxrl.errors import ConfigError
+from jaxrl.evaluate import EvalResult, evaluate
 
 
 @dataclasses.dataclass
@@ -64,18 +64,52 @@ class Policy:
         return action.item() if action.ndim == 0 else action
 
 
-@dataclasses.dataclass
-class TrainResult:
-    """Curves, final states and policies of a training batch.
+class TrainedRuns:
+    """Per-run access shared by ``TrainResult`` and ``jaxrl.load``'s ``LoadedRun``.
 
-    ``metrics[name]`` has shape ``[seeds, logs]``, or ``[settings, seeds, logs]`` when a list of
-    hyperparameter settings was trained; ``env_steps[t]`` is the env steps per seed at log ``t``.
+    ``run_shape`` is ``(seeds,)``, or ``(settings, seeds)`` when a list of hyperparameter settings
+    was trained; ``hparams`` holds one resolved setting per setting; ``final_params`` every run's
+    final parameters, with leading axes ``run_shape``.
     """
 
     agent: Agent
     hparams: list[dict[str, float]]
-    num_seeds: int
-    batched_settings: bool
+    run_shape: tuple[int, ...]
+    final_params: Any
+
+    def _index(self, seed: int, setting: int) -> tuple[int, ...]:
+        seeds, settings = self.run_shape[-1], len(self.hparams)
+        bad = [f"{name}={value}" for name, value, count in (("seed", seed, seeds), ("setting", setting, settings))
+               if not 0 <= value < count]
+        if bad:
+            raise ConfigError(f"seed={seed}, setting={setting} is out of range: these runs have {seeds} seeds and "
+                              f"{settings} settings, so {' and '.join(bad)} is out of range")
+        return (setting, seed) if len(self.run_shape) == 2 else (seed,)
+
+    def params(self, seed: int = 0, setting: int = 0) -> Any:
+        """One run's final parameters."""
+        index = self._index(seed, setting)
+        return jax.tree.map(lambda x: x[index], self.final_params)
+
+    def policy(self, seed: int = 0, setting: int = 0) -> Policy:
+        """The greedy/deterministic policy of one run, for a plain (e.g. Gymnasium) loop."""
+        return Policy(self.agent, self.params(seed, setting), jax.random.key(seed))
+
+    def evaluate(self, episodes: int = 100, seed: int = 0) -> EvalResult:
+        """Every run's greedy policy for ``episodes`` episodes (``jaxrl.evaluate``)."""
+        return evaluate(self, episodes=episodes, seed=seed)
+
+
+@dataclasses.dataclass
+class TrainResult(TrainedRuns):
+    """Curves, final states and policies of a training batch.
+
+    ``metrics[name]`` has shape ``run_shape + (logs,)``; ``env_steps[t]`` is the env steps per seed at log ``t``.
+    """
+
+    agent: Agent
+    hparams: list[dict[str, float]]
+    run_shape: tuple[int, ...]
     env_steps: np.ndarray
     metrics: dict[str, np.ndarray]
     final_state: Any
@@ -83,28 +117,8 @@ class TrainResult:
     train_seconds: float
 
     @property
-    def run_shape(self) -> tuple[int, ...]:
-        return (len(self.hparams), self.num_seeds) if self.batched_settings else (self.num_seeds,)
-
-    def _index(self, seed: int, setting: int) -> tuple[int, ...]:
-        if not 0 <= seed < self.num_seeds:
-            raise ConfigError(f"seed={seed} is out of range: this result has {self.num_seeds} seeds")
-        if not 0 <= setting < len(self.hparams):
-            raise ConfigError(f"setting={setting} is out of range: this result has {len(self.hparams)} settings")
-        return (setting, seed) if self.batched_settings else (seed,)
-
-    def params(self, seed: int = 0, setting: int = 0) -> Any:
-        index = self._index(seed, setting)
-        return jax.tree.map(lambda x: x[index], self.final_state.params)
-
-    def policy(self, seed: int = 0, setting: int = 0) -> Policy:
-        """The greedy/deterministic policy of one run, for a plain (e.g. Gymnasium) loop."""
-        return Policy(self.agent, self.params(seed, setting), jax.random.key(seed))
-
-    def evaluate(self, episodes: int = 100, seed: int = 0):
-        from jaxrl.evaluate import evaluate
-
-        return evaluate(self, episodes=episodes, seed=seed)
+    def final_params(self) -> Any:
+        return self.final_state.params
 
 
 def _derived_metrics(raw: Mapping[str, np.ndarray], has_success: bool) -> dict[str, np.ndarray]:
@@ -236,57 +250,23 @@ class _Progress:
             self.bar.close()
 
 
-def train(
-    algo: str | Agent,
-    env: str | Any | None = None,
-    *,
-    seeds: int = 1,
-    steps: int = 100_000,
-    hparams: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
-    config: Mapping[str, Any] | Any | None = None,
-    env_kwargs: Mapping[str, Any] | None = None,
-    seed: int = 0,
-    log_interval: int | None = None,
-    num_chunks: int = 20,
-    progress: bool = True,
-    callbacks: Iterable[Callback] = (),
-    resume: Any = None,
-) -> TrainResult:
-    """Train ``seeds`` seeds (x each hyperparameter setting) for ``steps`` env steps per seed.
+def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[int, ...], *, steps: int, seed: int,
+               log_interval: int | None, num_chunks: int, progress: bool, callbacks: Iterable[Callback] = (),
+               resume: Any = None) -> TrainResult:
+    """Train ``run_shape`` runs (``(seeds,)`` or ``(settings, seeds)``, one resolved setting per
+    setting) of ``agent`` for ``steps`` env steps per seed; the input is checked by ``jaxrl.runs``.
 
-    ``algo`` is an algorithm name (then ``env`` is an env id or a gymnax env) or a made ``Agent``.
-    ``hparams`` is one setting (a dict) or a list of settings trained side by side. ``config``
-    holds the agent's static options. ``log_interval`` is env steps per seed between logged
-    points (default: 100 points per run); ``num_chunks`` only sets how often Python reports.
-    ``resume`` is a ``jaxrl.io.checkpoint.Checkpoint`` of this same run (same arguments): training
-    continues from it, and the result equals the uninterrupted run's bit for bit.
+    ``log_interval`` is env steps per seed between logged points (default: 100 points per run);
+    ``num_chunks`` only sets how often Python reports. ``resume`` is a
+    ``jaxrl.io.checkpoint.Checkpoint`` of this same run: training continues from it, and the
+    result equals the uninterrupted run's bit for bit.
     """
-    if isinstance(algo, Agent):
-        if config is not None or env_kwargs:
-            raise ConfigError("config and env_kwargs are fixed when an Agent is made; pass them to agents.make")
-        agent = algo
-    else:
-        if env is None:
-            raise ConfigError("train(algo, env): name the environment, e.g. env='FrozenLake-v1'")
-        agent = agents_lib.make(algo, env, config=config, **dict(env_kwargs or {}))
-    batched_settings = isinstance(hparams, (list, tuple))
-    settings = [resolve_hparams(agent.hparams_cls, h, agent.name, type(agent.config)) for h in (hparams if batched_settings else [hparams])]
-    if batched_settings and not settings:
-        raise ConfigError("hparams=[]: give at least one hyperparameter setting")
-    if int(seeds) < 1:
-        raise ConfigError(f"seeds={seeds} must be >= 1")
-    if int(steps) < agent.steps_per_update:
-        raise ConfigError(f"steps={steps} is fewer than one train_step ({agent.steps_per_update} env steps per seed)")
-    if num_chunks < 1:
-        raise ConfigError(f"num_chunks={num_chunks} must be >= 1")
     train_compiler_options = cpu_compiler_options(compilation.TRAIN_PROGRAM_LLVM_LEVEL)
-    seeds, steps = int(seeds), int(steps)
+    seeds = run_shape[-1]
 
     # Units: a train_step advances every seed by steps_per_update env steps.
     total_updates = math.ceil(steps / agent.steps_per_update)
     log_interval = log_interval or max(1, steps // 100)
-    if log_interval < 1:
-        raise ConfigError(f"log_interval={log_interval} must be >= 1")
     updates_per_log = max(1, min(total_updates, round(log_interval / agent.steps_per_update)))
     num_logs = math.ceil(total_updates / updates_per_log)
     logs_per_chunk = _largest_divisor_at_most(num_logs, math.ceil(num_logs / num_chunks))
@@ -342,14 +322,12 @@ def train(
     finally:
         bar.close()
 
-    run_shape = (len(settings), seeds) if batched_settings else (seeds,)
     curves = {k: np.concatenate([h[k] for h in history], axis=1).reshape(run_shape + (num_logs,)) for k in history[0]}
     final_state = jax.tree.map(lambda x: x.reshape(run_shape + x.shape[1:]), state)
     return TrainResult(
         agent=agent,
         hparams=settings,
-        num_seeds=seeds,
-        batched_settings=batched_settings,
+        run_shape=run_shape,
         env_steps=(np.arange(num_logs) + 1) * steps_per_log,
         metrics=curves,
         final_state=final_state,

@@ -17,9 +17,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from jaxrl import agents as agents_lib
-from jaxrl.core.hparams import resolve_hparams
 from jaxrl.errors import ConfigError
+from jaxrl.runs import RunSpec, execute, make_agent, plan, resolve_settings
 from jaxrl.stats import mean_ci
 from jaxrl.sweep import Distribution, LogUniform, random_settings
 
@@ -50,11 +49,9 @@ def optimize(
     seeds; its user attributes hold the per-seed returns and the 95% CI. Returns the study."""
     import optuna
 
-    from jaxrl.evaluate import evaluate
-    from jaxrl.train import train
-
-    agent = agents_lib.make(algo, env, config=config, **dict(env_kwargs or {}))
-    random_settings(agent, ranges, 1, base=hparams)  # validates names and ranges before anything runs
+    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed)
+    agent = make_agent(spec)
+    plan(spec, agent, random_settings(agent, ranges, 1, base=hparams), batched=True)  # checks everything before anything runs
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise ConfigError("the study must maximise the return: optuna.create_study(direction='maximize')")
     if trials < 1 or trials_per_batch < 1:
@@ -62,9 +59,9 @@ def optimize(
     done = 0
     while done < trials:
         batch = [study.ask() for _ in range(min(trials_per_batch, trials - done))]
-        settings = [resolve_hparams(agent.hparams_cls, {**dict(hparams or {}), **_suggest(t, ranges)}, agent.name, type(agent.config)) for t in batch]
-        result = train(agent, seeds=seeds, steps=steps, hparams=settings, seed=seed, progress=progress)
-        returns = evaluate(result, episodes=eval_episodes, seed=seed).returns.mean(-1)  # [trials, seeds]
+        settings = resolve_settings(agent, [{**dict(hparams or {}), **_suggest(t, ranges)} for t in batch])
+        _, evaluation, _ = execute(plan(spec, agent, settings, batched=True), eval_episodes=eval_episodes, progress=progress)
+        returns = evaluation.returns.mean(-1)  # [trials, seeds]
         mean, half = mean_ci(returns, axis=-1)
         for i, trial in enumerate(batch):
             trial.set_user_attr("per_seed_return", returns[i].tolist())

@@ -136,3 +136,19 @@ def test_resume_with_the_seed_axis_sharded_over_4_devices(tmp_path):
     assert _python(run, *common, "--out", str(reference), env=env).returncode == 0
     for name in RUN_FILES:
         assert (killed / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def test_a_run_directory_written_with_total_steps_in_its_settings_loads_and_resumes(tmp_path):
+    # before the engine owned total_steps, config.json recorded it in every setting
+    import json
+
+    base = ["train", *CASES["ppo"], "--quiet", "--chunks", "2", "--eval-episodes", "2"]
+    run = tmp_path / "run"
+    assert cli.main([*base, "--out", str(run)]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert "total_steps" not in config["hparams"][0]
+    config["hparams"] = [{**setting, "total_steps": 640.0} for setting in config["hparams"]]
+    (run / "config.json").write_text(json.dumps(config))
+    loaded = jaxrl.load(run)
+    assert loaded.hparams == [{k: v for k, v in s.items() if k != "total_steps"} for s in config["hparams"]]
+    assert cli.main([*base, "--resume", str(run)]) == 0

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from jaxrl import cli
+from jaxrl import runs
 from jaxrl.io import files, run_dir
 
 
@@ -28,7 +29,7 @@ def test_train_writes_a_run_directory_and_eval_reads_it(tmp_path, capsys):
     assert len(evaluation["per_seed_return"]) == 4
     assert cli.main(["eval", str(out), "--episodes", "5"]) == 0
     assert "greedy, 5 episodes per seed" in capsys.readouterr().out
-    loaded = run_dir.load(out)
+    loaded = runs.load(out)
     assert loaded.policy(seed=3)(0) in range(4)
 
 

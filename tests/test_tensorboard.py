@@ -30,7 +30,7 @@ def _scalars(directory):
 
 def test_events_per_seed_and_aggregated(tmp_path):
     returns = np.array([[1.0, 2.0, np.nan], [3.0, 5.0, 4.0], [2.0, 2.0, 2.0], [0.0, 1.0, 1.0]], np.float32)  # 2 settings x 2 seeds
-    writer = TensorBoardWriter(tmp_path, seeds=2, settings=2, batched=True)
+    writer = TensorBoardWriter(tmp_path, run_shape=(2, 2))
     writer.write(np.array([10, 20, 30]), {"episode_return": returns})
     seed1 = _scalars(tmp_path / "tensorboard" / "setting_0" / "seed_1")
     assert seed1["episode_return"] == [(10, 3.0), (20, 5.0), (30, 4.0)]

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from jaxrl.io.files import atomic_write_bytes
+from jaxrl.io.run_dir import read_config, read_metrics, run_shape, varied
 from jaxrl.stats import mean_ci
 
 CURVE_FILE = "learning_curve.png"
@@ -86,25 +87,23 @@ def plot_run(path: str | Path) -> list[Path]:
     """Write a run directory's learning-curve PNG from its metrics.jsonl; for a sweep, the best
     setting's curve and a comparison of the best settings (ranked as in sweep.json). Returns the
     files written."""
-    from jaxrl.io.run_dir import read_config, read_metrics
-
     path = Path(path)
     config, records = read_config(path), read_metrics(path)
     env_steps = np.array([r["env_steps"] for r in records])
     settings = config["hparams"]
-    shape = (len(settings), config["seeds"]) if config.get("batched_settings") else (config["seeds"],)
+    shape = run_shape(config)
     metrics = {name: np.array([[np.nan if v is None else v for v in r[name]] for r in records], np.float64).T.reshape(shape + (-1,))
                for name in ("episode_return", "success_rate") if name in records[0]}
     title = f"{config['algo']} on {config['env']}"
-    if not config.get("batched_settings"):
+    if len(shape) == 1:
         save_png(curve_figure(env_steps, metrics, title), path / CURVE_FILE)
         return [path / CURVE_FILE]
     # a sweep: the best setting alone, and the best settings side by side
     order = _ranking(path, metrics["episode_return"], len(env_steps))[:MAX_SWEEP_LINES]
-    varied = [k for k in settings[0] if len({s[k] for s in settings}) > 1]
+    names = varied(settings)
     best = {k: v[order[0]] for k, v in metrics.items()}
-    save_png(curve_figure(env_steps, best, f"{title}, best: {_setting_label(settings[order[0]], varied)}"), path / CURVE_FILE)
+    save_png(curve_figure(env_steps, best, f"{title}, best: {_setting_label(settings[order[0]], names)}"), path / CURVE_FILE)
     top = {k: v[order] for k, v in metrics.items()}
-    labels = [_setting_label(settings[i], varied) for i in order]
+    labels = [_setting_label(settings[i], names) for i in order]
     save_png(curve_figure(env_steps, top, f"{title}, best {len(order)} of {len(settings)} settings", labels), path / SWEEP_CURVES_FILE)
     return [path / CURVE_FILE, path / SWEEP_CURVES_FILE]

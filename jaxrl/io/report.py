@@ -14,7 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from jaxrl.io.files import atomic_write_bytes
+from jaxrl.io.plots import CURVE_FILE, SWEEP_CURVES_FILE
+from jaxrl.io.run_dir import read_config, read_metrics, run_shape, varied
 
 REPORT_FILE = "report.html"
 GIF_FILE = "episode.gif"
@@ -83,11 +84,11 @@ def _curves(records: list[dict], name: str) -> np.ndarray:
     return np.array([[np.nan if v is None else v for v in r[name]] for r in records], np.float64).T
 
 
-def _sparklines(config: dict, records: list[dict], best_setting: int) -> str:
+def _sparklines(config: dict, records: list[dict], best: int) -> str:
     returns = _curves(records, "episode_return")
-    seeds = int(config["seeds"])
-    if config.get("batched_settings"):
-        returns = returns[best_setting * seeds:(best_setting + 1) * seeds]
+    shape = run_shape(config)
+    if len(shape) == 2:
+        returns = returns[best * shape[1]:(best + 1) * shape[1]]
     finite = returns[np.isfinite(returns)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     cells = []
@@ -95,7 +96,7 @@ def _sparklines(config: dict, records: list[dict], best_setting: int) -> str:
         last = curve[np.isfinite(curve)]
         final = f"{last[-1]:.4g}" if last.size else "n/a"
         cells.append(f'<div class="spark" data-seed="{seed}">{sparkline(curve, low, high)}<br>seed {seed}: final {final}</div>')
-    scope = f" (setting {best_setting}, the best)" if config.get("batched_settings") else ""
+    scope = f" (setting {best}, the best)" if len(shape) == 2 else ""
     return (f"<p>Episode return per seed{_esc(scope)}, all on one scale [{low:.4g}, {high:.4g}].</p>"
             f'<div class="sparks" id="sparklines">{"".join(cells)}</div>')
 
@@ -108,15 +109,15 @@ def _config_section(config: dict) -> str:
     if len(settings) == 1:
         rows += [[f"hparams.{k}", _fmt(v)] for k, v in settings[0].items()]
     else:
-        varied = [k for k in settings[0] if len({s[k] for s in settings}) > 1]
-        rows.append(["hparams", f"{len(settings)} settings varying {', '.join(varied) or 'nothing'}"])
-        rows += [[f"hparams.{k}", _fmt(v)] for k, v in settings[0].items() if k not in varied]
+        names = varied(settings)
+        rows.append(["hparams", f"{len(settings)} settings varying {', '.join(names) or 'nothing'}"])
+        rows += [[f"hparams.{k}", _fmt(v)] for k, v in settings[0].items() if k not in names]
     return _table(["key", "value"], rows, "config")
 
 
-def _summary_section(path: Path) -> tuple[str, int]:
-    """The evaluation summary (and a sweep's ranking); returns the best setting's index too."""
-    parts, best = [], 0
+def _summary_section(path: Path) -> str:
+    """The evaluation summary (and a sweep's ranking)."""
+    parts = []
     eval_file = path / "eval.json"
     if eval_file.exists():
         evaluation = json.loads(eval_file.read_text())
@@ -128,24 +129,26 @@ def _summary_section(path: Path) -> tuple[str, int]:
     sweep_file = path / "sweep.json"
     if sweep_file.exists():
         ranked = json.loads(sweep_file.read_text())["ranked"]
-        best = ranked[0]["setting"]
-        names = [k for k in ranked[0]["hparams"] if len({r["hparams"][k] for r in ranked}) > 1]
+        names = varied([r["hparams"] for r in ranked])
         rows = [[r["rank"], r["setting"], *(_fmt(r["hparams"][k]) for k in names), _fmt(r["mean_return"]),
                  f"[{_fmt(r['ci95_low'])}, {_fmt(r['ci95_high'])}]", _fmt(r["success_rate"])] for r in ranked]
         parts.append("<h2>Sweep ranking</h2>" + _table(["rank", "setting", *names, "mean return", "95% CI", "success rate"], rows, "ranking"))
-    return "".join(parts) or "<p>No evaluation yet (the run has not finished).</p>", best
+    return "".join(parts) or "<p>No evaluation yet (the run has not finished).</p>"
+
+
+def best_setting(path: Path) -> int:
+    """The sweep's best setting by its ranking (sweep.json); 0 for a plain run."""
+    sweep_file = path / "sweep.json"
+    return json.loads(sweep_file.read_text())["ranked"][0]["setting"] if sweep_file.exists() else 0
 
 
 def build_report(path: str | Path) -> str:
     """The HTML page of a run directory (pictures must already be there to be included)."""
-    from jaxrl.io.plots import CURVE_FILE, SWEEP_CURVES_FILE
-    from jaxrl.io.run_dir import read_config, read_metrics
-
     path = Path(path)
     config = read_config(path)
     records = read_metrics(path) if (path / "metrics.jsonl").exists() else []
     title = f"{config['algo']} on {config['env']}"
-    summary, best = _summary_section(path)
+    summary = _summary_section(path)
     sections = [f"<h1>{_esc(title)}</h1><p>Run directory <code>{_esc(path.resolve())}</code>, "
                 f"jaxrl {_esc(config.get('jaxrl_version', '?'))}.</p>",
                 "<h2>Summary</h2>", summary, "<h2>Config</h2>", _config_section(config)]
@@ -154,37 +157,8 @@ def build_report(path: str | Path) -> str:
         if (path / name).exists():
             sections += [f"<h2>{_esc(alt.capitalize())}</h2>", f'<img id="{name.split(".")[0]}" alt="{_esc(alt)}" src="{_data_uri(path / name, "image/png")}">']
     if records:
-        sections += ["<h2>Seeds</h2>", _sparklines(config, records, best)]
+        sections += ["<h2>Seeds</h2>", _sparklines(config, records, best_setting(path))]
     if (path / GIF_FILE).exists():
         sections += ["<h2>Policy</h2>", f'<img id="episode" alt="episodes of the trained policy" src="{_data_uri(path / GIF_FILE, "image/gif")}">']
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>'
             f"<style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>{''.join(sections)}</body></html>\n")
-
-
-def write_report(path: str | Path, out: str | Path | None = None, gif: bool = True, episodes: int = 2) -> Path:
-    """Write ``report.html`` (or ``out``) for a run directory; first draw the learning curve and,
-    where the env has a drawing and ``gif`` is set, the policy's GIF, if they are missing."""
-    from jaxrl.errors import ConfigError
-    from jaxrl.io.plots import CURVE_FILE, plot_run
-    from jaxrl.io.run_dir import load, read_config
-
-    path = Path(path)
-    read_config(path)  # a clear error for a directory that is not a run
-    if not (path / CURVE_FILE).exists() and (path / "metrics.jsonl").exists():
-        plot_run(path)
-    if gif and not (path / GIF_FILE).exists() and (path / "params.msgpack").exists():
-        from jaxrl.io import render
-
-        run = load(path)
-        best = 0
-        if (path / "sweep.json").exists():
-            best = json.loads((path / "sweep.json").read_text())["ranked"][0]["setting"]
-        try:
-            render.drawer_for(run.agent.env)
-        except ConfigError:
-            pass  # no drawing for this env: the page goes without a GIF
-        else:
-            render.render_gif(run.agent, run.params_of(seed=0, setting=best), path / GIF_FILE, episodes=episodes)
-    out = Path(out) if out else path / REPORT_FILE
-    atomic_write_bytes(out, build_report(path).encode())
-    return out

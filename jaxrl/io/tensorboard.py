@@ -10,6 +10,7 @@ first ``MAX_SEED_WRITERS`` seeds of each setting only (an open file each); the a
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,10 @@ def available() -> bool:
 class TensorBoardWriter:
     """A train callback writing each chunk's logged points as TensorBoard scalars."""
 
-    def __init__(self, path: str | Path, seeds: int, settings: int, batched: bool):
+    def __init__(self, path: str | Path, run_shape: tuple[int, ...]):
+        """``run_shape``: ``(seeds,)``, or ``(settings, seeds)`` for a sweep (a directory per setting)."""
         self.root = Path(path) / TENSORBOARD_DIR
-        self.seeds, self.settings, self.batched = seeds, settings, batched
+        self.seeds, self.settings, self.batched = run_shape[-1], math.prod(run_shape[:-1]), len(run_shape) == 2
         self._writers: dict[str, Any] = {}
 
     def _writer(self, name: str) -> Any:

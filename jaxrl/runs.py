@@ -1,0 +1,289 @@
+"""The run pipeline: a run is specified once, resolved and checked once, trained by the engine,
+written to a run directory when an output is given, and loaded back.
+
+    spec = RunSpec("q_learning", "FrozenLake-v1", hparams={"learning_rate": 0.5}, seeds=8, steps=50_000)
+    result, evaluation, path = execute(resolve(spec), out="runs/frozenlake")
+    run = load(path)
+
+``jaxrl.train``, ``jaxrl.sweep``, ``jaxrl.tuning.optimize`` and the ``jaxrl`` command all build a
+``RunSpec`` and go through ``resolve`` (or ``plan``, given settings a sweep made) and ``execute``.
+Every check happens in ``resolve``/``plan``, before any file is written or anything compiled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import jax
+import numpy as np
+
+from jaxrl import agents as agents_lib
+from jaxrl.core.agent import Agent
+from jaxrl.core.hparams import check_hparam_names, resolve_hparams
+from jaxrl.errors import ConfigError, unknown_name_error
+from jaxrl.evaluate import EvalResult, evaluate
+from jaxrl.io import checkpoint, render, report, run_dir
+from jaxrl.io import tensorboard as tb
+from jaxrl.io.files import atomic_write_bytes, to_jsonable
+from jaxrl.train import Callback, TrainedRuns, TrainResult, train_runs
+
+Settings = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """A run as the user gives it: ``algo`` (a name, or a made ``Agent``), ``env`` (an id or a gymnax
+    env), its keyword arguments, the static ``config``, ``hparams`` (one setting, or a list trained
+    side by side), ``seeds`` per setting, ``steps`` env steps per seed, the base ``seed``, env
+    steps per seed between logged points and the number of chunks (how often Python reports)."""
+
+    algo: str | Agent
+    env: str | Any | None = None
+    env_kwargs: Mapping[str, Any] | None = None
+    config: Mapping[str, Any] | Any | None = None
+    hparams: Settings = None
+    seeds: int = 1
+    steps: int = 100_000
+    seed: int = 0
+    log_interval: int | None = None
+    num_chunks: int = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A checked run: the spec, its agent, each setting resolved, and the runs' leading axes
+    ``run_shape``: ``(seeds,)``, or ``(settings, seeds)`` for a list of settings."""
+
+    spec: RunSpec
+    agent: Agent
+    settings: list[dict[str, float]]
+    run_shape: tuple[int, ...]
+
+    def definition(self) -> dict[str, Any]:
+        """The run as config.json records it (and ``--resume`` compares it), in JSON form."""
+        spec = self.spec
+        if not (isinstance(spec.algo, str) and isinstance(spec.env, str)):
+            raise ConfigError("a run directory needs an algorithm name and an env id (it is rebuilt from them)")
+        definition = {"algo": spec.algo, "env": spec.env, "env_kwargs": dict(spec.env_kwargs or {}),
+                      "config": vars(self.agent.config), "hparams": self.settings,
+                      "batched_settings": len(self.run_shape) == 2, "seeds": spec.seeds, "steps": spec.steps,
+                      "seed": spec.seed, "log_interval": spec.log_interval, "num_chunks": spec.num_chunks}
+        return json.loads(json.dumps(to_jsonable(definition)))
+
+
+def route_names(algo: str, given: Mapping[str, Any], flag: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split user-given names into (static config, hyperparameters) by ``algo``'s declarations.
+
+    ``--set`` takes both kinds. A sweep's ``--grid``/``--random`` vary hyperparameters only: a static
+    option fixes the compiled program's shape. Engine-owned and unknown names are refused.
+    """
+    algorithm = agents_lib.spec(algo)
+    config_names = [f.name for f in dataclasses.fields(algorithm.config_cls)]
+    hparam_names = algorithm.hparams_cls.names()
+    config, hparams = {}, {}
+    for name, value in given.items():
+        if name in config_names and flag == "--set":
+            config[name] = value
+        elif name in hparam_names:
+            hparams[name] = value
+        elif name in config_names:
+            raise ConfigError(f"{name} is a static config option of {algo}: it fixes the program's shape, so it "
+                              f"cannot vary inside one compiled sweep. Fix it with --set {name}=VALUE (config=) and run one sweep per value")
+        elif flag == "--set" and name not in algorithm.hparams_cls.engine_names():
+            raise unknown_name_error(f"{algo} setting (--set)", name, config_names + hparam_names)
+        else:
+            check_hparam_names(algorithm.hparams_cls, [name], algo, kind=f"hyperparameter ({flag})")
+    return config, hparams
+
+
+def make_agent(spec: RunSpec) -> Agent:
+    """The spec's agent: built from the names, or the given one (then config and env kwargs are fixed)."""
+    if isinstance(spec.algo, Agent):
+        if spec.config is not None or spec.env_kwargs:
+            raise ConfigError("config and env_kwargs are fixed when an Agent is made; pass them to agents.make")
+        return spec.algo
+    if spec.env is None:
+        raise ConfigError("train(algo, env): name the environment, e.g. env='FrozenLake-v1'")
+    return agents_lib.make(spec.algo, spec.env, config=spec.config, **dict(spec.env_kwargs or {}))
+
+
+def resolve_settings(agent: Agent, given: Iterable[Mapping[str, Any] | None]) -> list[dict[str, float]]:
+    """Each setting: the declared defaults overridden by the given values, every value checked."""
+    return [resolve_hparams(agent.hparams_cls, setting, agent.name, type(agent.config)) for setting in given]
+
+
+def plan(spec: RunSpec, agent: Agent, settings: list[dict[str, float]], batched: bool) -> Run:
+    """Check the spec's counts against ``agent`` and fix the run shape (``batched``: settings x seeds)."""
+    if not settings:
+        raise ConfigError("hparams=[]: give at least one hyperparameter setting")
+    seeds, steps = int(spec.seeds), int(spec.steps)
+    if seeds < 1:
+        raise ConfigError(f"seeds={spec.seeds} must be >= 1")
+    if steps < agent.steps_per_update:
+        raise ConfigError(f"steps={spec.steps} is fewer than one train_step ({agent.steps_per_update} env steps per seed)")
+    if spec.num_chunks < 1:
+        raise ConfigError(f"num_chunks={spec.num_chunks} must be >= 1")
+    if (spec.log_interval or 1) < 1:  # 0 or None: the default, 100 points per run
+        raise ConfigError(f"log_interval={spec.log_interval} must be >= 1")
+    run_shape = (len(settings), seeds) if batched else (seeds,)
+    return Run(dataclasses.replace(spec, seeds=seeds, steps=steps), agent, settings, run_shape)
+
+
+def resolve(spec: RunSpec) -> Run:
+    """Build the agent, resolve every setting and check the run, before anything is written or compiled."""
+    agent = make_agent(spec)
+    batched = isinstance(spec.hparams, (list, tuple))
+    return plan(spec, agent, resolve_settings(agent, spec.hparams if batched else [spec.hparams]), batched)
+
+
+def train_run(run: Run, *, progress: bool = True, callbacks: Iterable[Callback] = (), resume: Any = None) -> TrainResult:
+    """Train a checked run with the engine."""
+    spec = run.spec
+    return train_runs(run.agent, run.settings, run.run_shape, steps=spec.steps, seed=spec.seed, log_interval=spec.log_interval,
+                      num_chunks=spec.num_chunks, progress=progress, callbacks=callbacks, resume=resume)
+
+
+def train(
+    algo: str | Agent,
+    env: str | Any | None = None,
+    *,
+    seeds: int = 1,
+    steps: int = 100_000,
+    hparams: Settings = None,
+    config: Mapping[str, Any] | Any | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    log_interval: int | None = None,
+    num_chunks: int = 20,
+    progress: bool = True,
+    callbacks: Iterable[Callback] = (),
+    resume: Any = None,
+) -> TrainResult:
+    """Train ``seeds`` seeds (x each hyperparameter setting) for ``steps`` env steps per seed.
+
+    ``algo`` is an algorithm name (then ``env`` is an env id or a gymnax env) or a made ``Agent``.
+    ``hparams`` is one setting (a dict) or a list of settings trained side by side. ``config``
+    holds the agent's static options. ``log_interval`` is env steps per seed between logged
+    points (default: 100 points per run); ``num_chunks`` only sets how often Python reports.
+    ``resume`` is a ``jaxrl.io.checkpoint.Checkpoint`` of this same run (same arguments): training
+    continues from it, and the result equals the uninterrupted run's bit for bit.
+    """
+    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks)
+    return train_run(resolve(spec), progress=progress, callbacks=callbacks, resume=resume)
+
+
+def _saved_settings(config: dict[str, Any], agent: Agent) -> list[dict[str, float]]:
+    """config.json's settings without engine-owned names (runs written before the engine owned
+    ``total_steps`` recorded it)."""
+    engine = set(agent.hparams_cls.engine_names())
+    return [{k: v for k, v in setting.items() if k not in engine} for setting in config["hparams"]]
+
+
+def _open_run_dir(out: str | Path, run: Run, resume: bool) -> tuple[Path, checkpoint.Checkpoint | None]:
+    """A fresh run directory holding config.json, or ``out`` reopened to resume (same definition)."""
+    from jaxrl import __version__
+
+    definition = run.definition()
+    if not resume:
+        return run_dir.create_run_dir(out, {**definition, "jaxrl_version": __version__}), None
+    path = Path(out)
+    saved = run_dir.read_config(path)
+    run_dir.check_same_run(path, {**saved, "hparams": _saved_settings(saved, run.agent)}, definition)
+    return path, run_dir.reopen(path, run.run_shape[-1])
+
+
+def _file_writers(path: Path, run: Run, previous: checkpoint.Checkpoint | None, resume: bool, tensorboard: bool) -> list[Callback]:
+    """The callbacks that write metrics, TensorBoard events and a checkpoint after each chunk."""
+    callbacks: list[Callback] = [run_dir.MetricsWriter(path, run.run_shape[-1])]
+    if tensorboard and tb.available():
+        events = tb.TensorBoardWriter(path, run.run_shape)
+        if resume:
+            events.restart(previous.env_steps if previous else np.zeros(0), previous.metrics if previous else {})
+        callbacks.append(events)
+    callbacks.append(checkpoint.CheckpointWriter(path, previous))  # last: a checkpoint means all else is written
+    return callbacks
+
+
+def execute(run: Run, *, out: str | Path | None = None, resume: bool = False, eval_episodes: int = 100,
+            progress: bool = True, plot: bool = True, tensorboard: bool = True) -> tuple[TrainResult, EvalResult, Path | None]:
+    """Train a checked run, evaluate every run's greedy policy, and with ``out`` write the run directory.
+
+    The directory gets config, metrics, a checkpoint per chunk, params, eval.json and the
+    learning-curve PNGs (``plot=False`` leaves them to the caller); TensorBoard events too when
+    tensorboardX is installed, unless ``tensorboard=False``. ``resume=True`` continues the run in
+    ``out`` from its last checkpoint; the outcome equals an uninterrupted run's bit for bit.
+    """
+    if eval_episodes < 1:
+        raise ConfigError(f"eval_episodes={eval_episodes} must be >= 1")
+    path, previous = _open_run_dir(out, run, resume) if out is not None else (None, None)
+    callbacks = _file_writers(path, run, previous, resume, tensorboard) if path is not None else []
+    result = train_run(run, progress=progress, callbacks=callbacks, resume=previous)
+    if path is not None:
+        run_dir.save_params(path, result.final_params)
+    evaluation = evaluate(result, episodes=eval_episodes, seed=run.spec.seed)
+    if path is not None:
+        run_dir.write_eval(path, eval_episodes, evaluation.summary(), evaluation.per_run())
+        if plot:
+            plot_curves(path)
+    return result, evaluation, path
+
+
+def plot_curves(path: Path) -> None:
+    """Learning-curve PNGs, when matplotlib is installed (it comes with gymnax)."""
+    try:
+        from jaxrl.io.plots import plot_run
+    except ImportError:
+        print("jaxrl: matplotlib is not installed; no learning-curve plot written", file=sys.stderr)
+        return
+    plot_run(path)
+
+
+@dataclasses.dataclass
+class LoadedRun(TrainedRuns):
+    """A finished run, rebuilt from its directory: the agent and every run's final parameters."""
+
+    path: Path
+    config: dict[str, Any]
+    agent: Agent
+    hparams: list[dict[str, float]]
+    run_shape: tuple[int, ...]
+    final_params: Any
+
+
+def load(path: str | Path) -> LoadedRun:
+    """Rebuild a run directory's agent and final parameters (works in a fresh process)."""
+    path = Path(path)
+    config = run_dir.read_config(path)
+    agent = agents_lib.make(config["algo"], config["env"], config=config["config"], **config.get("env_kwargs", {}))
+    shape = run_dir.run_shape(config)
+    target = jax.eval_shape(agent.init, jax.random.key(0), agent.hparams()).params
+    params = run_dir.read_params(path, target)
+    if tuple(np.shape(jax.tree.leaves(params)[0])[: len(shape)]) != shape:
+        raise ConfigError(f"{path / run_dir.PARAMS_FILE} does not hold {shape} runs; the run directory is inconsistent")
+    return LoadedRun(path, config, agent, _saved_settings(config, agent), shape, params)
+
+
+def write_report(path: str | Path, out: str | Path | None = None, gif: bool = True, episodes: int = 2) -> Path:
+    """Write ``report.html`` (or ``out``) for a run directory; first draw the learning curve and,
+    where the env has a drawing and ``gif`` is set, the best setting's GIF, if they are missing."""
+    from jaxrl.io.plots import CURVE_FILE, plot_run
+
+    path = Path(path)
+    run_dir.read_config(path)  # a clear error for a directory that is not a run
+    if not (path / CURVE_FILE).exists() and (path / run_dir.METRICS_FILE).exists():
+        plot_run(path)
+    if gif and not (path / report.GIF_FILE).exists() and (path / run_dir.PARAMS_FILE).exists():
+        run = load(path)
+        try:
+            render.drawer_for(run.agent.env)
+        except ConfigError:
+            pass  # no drawing for this env: the page goes without a GIF
+        else:
+            render.render_gif(run.agent, run.params(seed=0, setting=report.best_setting(path)), path / report.GIF_FILE, episodes=episodes)
+    out = Path(out) if out else path / report.REPORT_FILE
+    atomic_write_bytes(out, report.build_report(path).encode())
+    return out
