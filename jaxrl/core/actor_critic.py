@@ -15,7 +15,7 @@ from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl.core import optim
-from jaxrl.core.agent import Agent, describe_space
+from jaxrl.core.agent import Agent, box_bounds, describe_space
 from jaxrl.errors import ConfigError
 from jaxrl.core.hparams import HParams, hparam
 from jaxrl.core.networks import Activation, ActorCritic, Torso, obs_encoding
@@ -135,8 +135,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ActorCriticConfig)
         log_std_init=config.log_std_init,
         obs_ndim=len(encoding.shape),
     )
-    low = None if discrete else np.broadcast_to(np.asarray(action_space.low, np.float32), action_space.shape)
-    high = None if discrete else np.broadcast_to(np.asarray(action_space.high, np.float32), action_space.shape)
+    low, high = (None, None) if discrete else box_bounds(action_space)
 
     def normalize(params: ACParams, obs: Any) -> Any:
         """The network's input: one-hot for discrete observations, else (optionally) standardised."""

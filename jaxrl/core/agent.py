@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
+import numpy as np
 from gymnax.environments import spaces
 
 from jaxrl.core.hparams import HParams, resolve_hparams, stack_hparams
@@ -51,13 +52,16 @@ def is_discrete(space: Any) -> bool:
     return isinstance(space, spaces.Discrete)
 
 
+def box_bounds(space: spaces.Box) -> tuple[np.ndarray, np.ndarray]:
+    """A Box space's ``low`` and ``high`` as float32 arrays of the space's shape (scalar bounds broadcast)."""
+    return tuple(np.broadcast_to(np.asarray(bound, np.float32), space.shape) for bound in (space.low, space.high))
+
+
 def describe_space(space: Any) -> str:
     """A short human-readable description of a gymnax space."""
     if isinstance(space, spaces.Discrete):
         return f"Discrete({space.n})"
     if isinstance(space, spaces.Box):
-        import numpy as np
-
         low, high = np.asarray(space.low), np.asarray(space.high)
         bounds = f"[{low.min():.3g}, {high.max():.3g}]" if low.size else ""
         return f"Box{tuple(space.shape)} {bounds}".rstrip()

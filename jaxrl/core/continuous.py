@@ -21,7 +21,7 @@ from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl.core import off_policy, optim
-from jaxrl.core.agent import Agent, describe_space
+from jaxrl.core.agent import Agent, box_bounds, describe_space
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
 from jaxrl.errors import ConfigError
 from jaxrl.core.hparams import HParams, hparam
@@ -106,8 +106,7 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
     action_space = env.action_space(env_params)
     action_dim = int(np.prod(action_space.shape))
     actor = make_actor(action_dim)
-    low = np.broadcast_to(np.asarray(action_space.low, np.float32), action_space.shape).reshape(action_dim)
-    high = np.broadcast_to(np.asarray(action_space.high, np.float32), action_space.shape).reshape(action_dim)
+    low, high = (bound.reshape(action_dim) for bound in box_bounds(action_space))
     obs_shape = tuple(env.observation_space(env_params).shape)
     venv = VecEnv(env, env_params, config.num_envs)
     buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs)

@@ -19,6 +19,7 @@ from gymnax.environments import spaces
 
 from jaxrl.errors import ConfigError
 
+from jaxrl.core.agent import box_bounds
 from jaxrl.core.hparams import HParams, hparam
 
 EpsilonSchedule = Literal["constant", "linear", "exponential"]
@@ -169,8 +170,7 @@ def count_table(obs_space: Any, bins: int, value_range: float) -> CountTable | N
             f"count_bins={bins} over {dims} observation dimensions needs a table of "
             f"{bins}^{dims} entries (more than {MAX_COUNT_TABLE:,}); use fewer bins, or count_bins=0"
         )
-    low = np.broadcast_to(np.asarray(obs_space.low, np.float32), obs_space.shape).ravel()
-    high = np.broadcast_to(np.asarray(obs_space.high, np.float32), obs_space.shape).ravel()
+    low, high = (bound.ravel() for bound in box_bounds(obs_space))
     low = np.where(np.isfinite(low) & (low > -1e30), low, -value_range)
     high = np.where(np.isfinite(high) & (high < 1e30), high, value_range)
     return size, lambda obs: state_index(obs, low, high, bins)
