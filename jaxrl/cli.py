@@ -17,17 +17,22 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
+from jaxrl.cpu_devices import check_environment
 from jaxrl.errors import ConfigError
 from jaxrl.stats import format_table
 
 
 def _parse_assignments(items: Sequence[str], flag: str) -> dict[str, str]:
+    """KEY=VALUE items as a dict; a key given twice is refused (the later one would silently win)."""
     out = {}
     for item in items:
         if "=" not in item:
             raise ConfigError(f"{flag} {item!r}: expected KEY=VALUE, e.g. {flag} learning_rate=0.1")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value.strip()
+        key, value = (part.strip() for part in item.split("=", 1))
+        if key in out:
+            raise ConfigError(f"{flag} {key} is given twice ({key}={out[key]} and {key}={value}); give it once"
+                              + (f", with every value: {flag} {key}={out[key]},{value}" if flag == "--grid" else ""))
+        out[key] = value
     return out
 
 
@@ -44,25 +49,31 @@ def _literal(value: str) -> Any:
         return value
 
 
-def summary_table(evaluation: Any, hparams: list[dict[str, float]], run_shape: tuple[int, ...]) -> str:
-    """Mean ± std over seeds of each seed's mean return (and success rate, episode length)."""
+def summary_table(evaluation: Any, hparams: list[dict[str, float]], run_shape: tuple[int, ...],
+                  diverged: Sequence[tuple[int, ...]] = ()) -> str:
+    """Mean ± std over seeds of each seed's mean return (and success rate, episode length); diverged
+    runs are left out of the means and counted in their own column."""
+    import numpy as np
+
     batched = len(run_shape) == 2
     per_run = evaluation.per_run()
-    returns = per_run["return"].reshape(len(hparams) if batched else 1, -1)
-    success = per_run.get("success_rate")
-    success = None if success is None else success.reshape(returns.shape)
-    lengths = per_run["length"].reshape(returns.shape)
+    shape = (len(hparams) if batched else 1, run_shape[-1])
+    kept = np.ones(shape, bool)
+    for run in diverged:
+        kept[run if batched else (0, run[0])] = False
     header = ["setting", "seeds", "return (mean ± std over seeds)", "success rate", "episode length"]
-    rows = [header]
-    for i in range(returns.shape[0]):
+    rows = [header + (["diverged"] if len(diverged) else [])]
+    for i in range(shape[0]):
         label = ", ".join(f"{k}={v:g}" for k, v in hparams[i].items()) if batched else "-"
+        values = {k: v.reshape(shape)[i][kept[i]] for k, v in per_run.items()}
+        stat = lambda x, f: "n/a" if not x.size else f"{x.mean():{f}} ± {x.std():{f}}"  # noqa: E731
         rows.append([
             label if len(label) < 60 else label[:57] + "...",
-            str(returns.shape[1]),
-            f"{returns[i].mean():.3f} ± {returns[i].std():.3f}",
-            "n/a" if success is None else f"{success[i].mean():.3f} ± {success[i].std():.3f}",
-            f"{lengths[i].mean():.1f}",
-        ])
+            str(shape[1]),
+            stat(values["return"], ".3f"),
+            "n/a" if "success_rate" not in values else stat(values["success_rate"], ".3f"),
+            "n/a" if not values["length"].size else f"{values['length'].mean():.1f}",
+        ] + ([str(int((~kept[i]).sum()))] if len(diverged) else []))
     return format_table(rows)
 
 
@@ -73,11 +84,22 @@ def _spec_from_args(args: argparse.Namespace) -> Any:
 
     config, hparams = route_names(args.algo, _parse_assignments(args.set, "--set"), "--set")
     env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
-    for flag, value in (("--seeds", args.seeds), ("--chunks", args.chunks), ("--eval-episodes", args.eval_episodes)):
+    for flag, value in (("--seeds", args.seeds), ("--chunks", args.chunks), ("--eval-episodes", args.eval_episodes),
+                        ("--log-interval", 1 if args.log_interval is None else args.log_interval)):
         if value < 1:
             raise ConfigError(f"{flag} {value} must be >= 1")
     return RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config=config, hparams=hparams, seeds=args.seeds,
-                   steps=args.steps, seed=args.seed, log_interval=args.log_interval, num_chunks=args.chunks)
+                   steps=args.steps, seed=args.seed, log_interval=args.log_interval, num_chunks=args.chunks,
+                   on_divergence=args.on_divergence)
+
+
+def _print_run_notes(run: Any, result: Any) -> None:
+    """What was trained when it differs from what was asked, and the runs that diverged."""
+    note = run.rounding_note()
+    if note:
+        print(f"note: {run.spec.algo} {note}")
+    for divergence in result.diverged:
+        print(f"diverged: {divergence.describe()}; its evaluation is left out of the means below")
 
 
 def _output_dir(args: argparse.Namespace) -> tuple[Path, bool]:
@@ -100,8 +122,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     rate = args.seeds * result.env_steps[-1] / max(result.train_seconds, 1e-9)
     print(f"\n{args.algo} on {args.env}: {args.seeds} seeds x {int(result.env_steps[-1]):,} env steps, "
           f"compiled in {result.compile_seconds:.1f} s, trained in {result.train_seconds:.1f} s ({rate:,.0f} env steps/s)")
+    _print_run_notes(run, result)
     print(f"greedy evaluation, {args.eval_episodes} episodes per seed:")
-    print(summary_table(evaluation, result.hparams, result.run_shape))
+    print(summary_table(evaluation, result.hparams, result.run_shape, [d.run for d in result.diverged]))
     print(f"\nrun directory: {out}")
     return 0
 
@@ -141,6 +164,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     spec = _spec_from_args(args)
     if bool(args.grid) == bool(args.random):
         raise ConfigError("jaxrl sweep needs either --grid NAME=V1,V2,... or --random NAME=[log:]LOW:HIGH with --samples N")
+    if args.top is not None and args.top < 1:
+        raise ConfigError(f"--top {args.top} must be >= 1 (the number of best settings to print)")
+    swept_names = _parse_assignments(args.grid, "--grid") if args.grid else _parse_assignments(args.random, "--random")
+    fixed = sorted(set(swept_names) & set(spec.hparams))
+    if fixed:
+        raise ConfigError(f"{', '.join(fixed)} is both fixed with --set and swept with {'--grid' if args.grid else '--random'}; "
+                          "drop one of them")
     out, resume = _output_dir(args)
     swept = run_sweep(spec, grid=_parse_grid(args.grid) if args.grid else None,
                       ranges=_parse_ranges(args.random) if args.random else None, samples=args.samples,
@@ -245,6 +275,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunks", type=int, default=20, help="chunks per run: progress, metrics and a checkpoint after each (default 20)")
     parser.add_argument("--eval-episodes", type=int, default=100, help="greedy evaluation episodes per seed at the end")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--on-divergence", choices=("stop", "continue"), default=None,
+                        help="when a run's parameters or losses become NaN/inf: stop with an error, keeping the last finite "
+                             "checkpoint (train's default), or train the others on and mark it diverged (sweep's default)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -294,16 +327,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command in ("train", "sweep", "eval", "render", "report"):
-        from jaxrl.compilation import enable_compilation_cache
+    from jaxrl.train import DivergenceError
 
-        enable_compilation_cache()  # a repeated command skips most of its compile time
+    args = build_parser().parse_args(argv)
     try:
+        check_environment()
+        if args.command in ("train", "sweep", "eval", "render", "report"):
+            from jaxrl.compilation import enable_compilation_cache
+
+            enable_compilation_cache()  # a repeated command skips most of its compile time
         return args.func(args)
     except ConfigError as error:
         print(f"jaxrl: error: {error}", file=sys.stderr)
         return 2
+    except DivergenceError as error:
+        print(f"jaxrl: error: {error}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("jaxrl: interrupted; files already written are complete", file=sys.stderr)
         return 130

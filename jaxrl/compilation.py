@@ -22,7 +22,10 @@ def default_cache_dir() -> Path:
 
 def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path | None:
     """Cache compiled programs on disk (default ~/.cache/jaxrl/xla); returns the directory used."""
-    if os.environ.get("JAXRL_COMPILE_CACHE", "1") == "0":
+    from jaxrl.cpu_devices import check_environment
+
+    check_environment()
+    if os.environ.get("JAXRL_COMPILE_CACHE", "1").strip() == "0":
         return None
     path = Path(directory) if directory is not None else default_cache_dir()
     path.mkdir(parents=True, exist_ok=True)

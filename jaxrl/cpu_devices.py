@@ -19,7 +19,10 @@ import os
 
 import jax
 
+from jaxrl.errors import ConfigError
+
 ENV_VAR = "JAXRL_CPU_DEVICES"
+MAX_DEVICES_PER_CORE = 4  # more devices than this only multiply compile time and sharding overhead
 
 
 def available_cores() -> int:
@@ -40,10 +43,26 @@ def requested_devices(environ: dict[str, str] | None = None) -> int:
         count = int(raw)
     except ValueError:
         count = 0
-    if count < 1:
-        raise ValueError(f"{ENV_VAR}={raw!r} is not a positive integer: set it to the number of CPU devices "
-                         f"(1 keeps JAX's single CPU device) or unset it to use every core")
+    most = MAX_DEVICES_PER_CORE * available_cores()
+    if not 1 <= count <= most:
+        raise ConfigError(f"{ENV_VAR}={raw!r} is not a positive integer up to {most} ({MAX_DEVICES_PER_CORE} per CPU core "
+                          "this process may use): set it to the number of CPU devices (1 keeps JAX's single CPU device) "
+                          "or unset it to use every core")
     return count
+
+
+# A bad $JAXRL_CPU_DEVICES found at import: reported by check_environment() (the CLI and
+# jaxrl.train call it before anything runs) rather than as a traceback from `import jaxrl`.
+_ENVIRONMENT_ERROR: ConfigError | None = None
+
+
+def check_environment() -> None:
+    """Raise the ConfigError a bad jaxrl environment variable caused ($JAXRL_CPU_DEVICES, $JAXRL_COMPILE_CACHE)."""
+    if _ENVIRONMENT_ERROR is not None:
+        raise _ENVIRONMENT_ERROR
+    cache = os.environ.get("JAXRL_COMPILE_CACHE", "1").strip()
+    if cache not in ("0", "1"):
+        raise ConfigError(f"JAXRL_COMPILE_CACHE={cache!r} must be 1 (cache compiled programs, the default) or 0 (do not)")
 
 
 def _backends_initialized() -> bool:
@@ -54,8 +73,13 @@ def _backends_initialized() -> bool:
 
 def split_cpu_into_devices(environ: dict[str, str] | None = None) -> int | None:
     """Ask JAX for one CPU device per core, unless the count is already fixed; returns it or None."""
+    global _ENVIRONMENT_ERROR
     environ = os.environ if environ is None else environ
-    count = requested_devices(environ)
+    try:
+        count = requested_devices(environ)
+    except ConfigError as error:  # JAX keeps its single CPU device; the error is raised before any run
+        _ENVIRONMENT_ERROR = error
+        return None
     user_chose = ("xla_force_host_platform_device_count" in environ.get("XLA_FLAGS", "")
                   or jax.config.jax_num_cpu_devices != -1)
     if user_chose or _backends_initialized():

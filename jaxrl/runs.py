@@ -16,20 +16,22 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+import math
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import jax
 import numpy as np
 
 from jaxrl import agents as agents_lib
 from jaxrl.core.agent import Agent
+from jaxrl.cpu_devices import check_environment
 from jaxrl.core.hparams import check_hparam_names, resolve_hparams
-from jaxrl.errors import ConfigError, unknown_name_error
+from jaxrl.errors import ConfigError, check_choice, unknown_name_error, whole_number
 from jaxrl.evaluate import EvalResult, evaluate
 from jaxrl.io import checkpoint, render, report, run_dir
 from jaxrl.io import tensorboard as tb
 from jaxrl.io.files import atomic_write_bytes, to_jsonable
-from jaxrl.train import Callback, TrainedRuns, TrainResult, train_runs
+from jaxrl.train import Callback, Layout, TrainedRuns, TrainResult, layout, train_runs
 
 Settings = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
@@ -51,17 +53,33 @@ class RunSpec:
     seed: int = 0
     log_interval: int | None = None
     num_chunks: int = 20
+    on_divergence: Literal["stop", "continue"] | None = None  # None: stop, but continue for a list of settings
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """A checked run: the spec, its agent, each setting resolved, and the runs' leading axes
-    ``run_shape``: ``(seeds,)``, or ``(settings, seeds)`` for a list of settings."""
+    """A checked run: the spec, its agent, each setting resolved, the runs' leading axes
+    ``run_shape`` (``(seeds,)``, or ``(settings, seeds)`` for a list of settings) and its layout
+    (``layout.total_steps``: the env steps per seed really trained, ``steps`` rounded up to whole updates)."""
 
     spec: RunSpec
     agent: Agent
     settings: list[dict[str, float]]
     run_shape: tuple[int, ...]
+    layout: Layout
+
+    @property
+    def on_divergence(self) -> str:
+        return self.spec.on_divergence or ("continue" if len(self.run_shape) == 2 else "stop")
+
+    def rounding_note(self) -> str | None:
+        """Why the env steps trained differ from those asked for (None when they don't)."""
+        trained, asked, per_update = self.layout.total_steps, self.spec.steps, self.agent.steps_per_update
+        if trained == asked:
+            return None
+        return (f"trains {trained:,} env steps per seed, not {asked:,}: one train_step of {self.agent.name} takes "
+                f"{per_update:,} env steps per seed and each logged point {self.layout.steps_per_log:,}, so the "
+                "steps round up to whole logged points")
 
     def definition(self) -> dict[str, Any]:
         """The run as config.json records it (and ``--resume`` compares it), in JSON form."""
@@ -71,7 +89,8 @@ class Run:
         definition = {"algo": spec.algo, "env": spec.env, "env_kwargs": dict(spec.env_kwargs or {}),
                       "config": vars(self.agent.config), "hparams": self.settings,
                       "batched_settings": len(self.run_shape) == 2, "seeds": spec.seeds, "steps": spec.steps,
-                      "seed": spec.seed, "log_interval": spec.log_interval, "num_chunks": spec.num_chunks}
+                      "seed": spec.seed, "log_interval": spec.log_interval, "num_chunks": spec.num_chunks,
+                      "steps_trained": self.layout.total_steps}
         return json.loads(json.dumps(to_jsonable(definition)))
 
 
@@ -106,8 +125,14 @@ def make_agent(spec: RunSpec) -> Agent:
         if spec.config is not None or spec.env_kwargs:
             raise ConfigError("config and env_kwargs are fixed when an Agent is made; pass them to agents.make")
         return spec.algo
+    if not isinstance(spec.algo, str):
+        raise ConfigError(f"algo={spec.algo!r} is neither an algorithm name (see `jaxrl algos`) nor a made Agent")
     if spec.env is None:
         raise ConfigError("train(algo, env): name the environment, e.g. env='FrozenLake-v1'")
+    if not isinstance(spec.env, str) and not (hasattr(spec.env, "step") and hasattr(spec.env, "default_params")):
+        raise ConfigError(f"env={spec.env!r} is neither an env id (see `jaxrl envs`) nor a gymnax Environment")
+    if spec.env_kwargs is not None and not isinstance(spec.env_kwargs, Mapping):
+        raise ConfigError(f"env_kwargs must be a dict of name -> value, not {type(spec.env_kwargs).__name__}")
     return agents_lib.make(spec.algo, spec.env, config=spec.config, **dict(spec.env_kwargs or {}))
 
 
@@ -116,25 +141,76 @@ def resolve_settings(agent: Agent, given: Iterable[Mapping[str, Any] | None]) ->
     return [resolve_hparams(agent.hparams_cls, setting, agent.name, type(agent.config)) for setting in given]
 
 
+MAX_SEED = 2**32 - 1
+
+
 def plan(spec: RunSpec, agent: Agent, settings: list[dict[str, float]], batched: bool) -> Run:
-    """Check the spec's counts against ``agent`` and fix the run shape (``batched``: settings x seeds)."""
+    """Check the spec's counts against ``agent`` and fix the run shape (``batched``: settings x seeds)
+    and layout; refuse a training state that cannot fit in memory."""
     if not settings:
         raise ConfigError("hparams=[]: give at least one hyperparameter setting")
-    seeds, steps = int(spec.seeds), int(spec.steps)
-    if seeds < 1:
-        raise ConfigError(f"seeds={spec.seeds} must be >= 1")
+    seeds = whole_number("seeds", spec.seeds, minimum=1)
+    steps = whole_number("steps", spec.steps)
     if steps < agent.steps_per_update:
         raise ConfigError(f"steps={spec.steps} is fewer than one train_step ({agent.steps_per_update} env steps per seed)")
-    if spec.num_chunks < 1:
-        raise ConfigError(f"num_chunks={spec.num_chunks} must be >= 1")
-    if (spec.log_interval or 1) < 1:  # 0 or None: the default, 100 points per run
-        raise ConfigError(f"log_interval={spec.log_interval} must be >= 1")
+    num_chunks = whole_number("num_chunks", spec.num_chunks, minimum=1)
+    log_interval = None if spec.log_interval is None else whole_number("log_interval", spec.log_interval, minimum=1)
+    seed = whole_number("seed", spec.seed, minimum=0, maximum=MAX_SEED)
+    if spec.on_divergence is not None:
+        check_choice("on_divergence", spec.on_divergence, ("stop", "continue"))
     run_shape = (len(settings), seeds) if batched else (seeds,)
-    return Run(dataclasses.replace(spec, seeds=seeds, steps=steps), agent, settings, run_shape)
+    check_memory(agent, math.prod(run_shape))
+    spec = dataclasses.replace(spec, seeds=seeds, steps=steps, num_chunks=num_chunks, log_interval=log_interval, seed=seed)
+    return Run(spec, agent, settings, run_shape, layout(steps, agent.steps_per_update, log_interval, num_chunks))
+
+
+def _nbytes(leaf: Any) -> int:
+    return math.prod(leaf.shape) * leaf.dtype.itemsize
+
+
+def check_memory(agent: Agent, num_runs: int, available: int | None = None) -> None:
+    """Refuse ``num_runs`` training states that cannot fit in the devices' memory, before anything is
+    allocated: the state's size comes from the agent's init traced abstractly (no memory used)."""
+    leaves = jax.tree_util.tree_leaves_with_path(jax.eval_shape(agent.init, jax.random.key(0), agent.hparams()))
+    per_run = sum(_nbytes(leaf) for _, leaf in leaves)
+    available = _available_bytes() if available is None else available
+    needed = 2 * per_run * num_runs  # the state, and its copy while it moves to the devices
+    if available is not None and needed > available:
+        path, largest = max(leaves, key=lambda item: _nbytes(item[1]))
+        raise ConfigError(
+            f"the training state needs about {_size(needed)} ({num_runs:,} runs x {_size(per_run)}, twice while "
+            f"it is placed on the devices; the largest part is {jax.tree_util.keystr(path)}: {_size(_nbytes(largest))} "
+            f"per run) but {_size(available)} of memory is available. Train fewer seeds or settings, or shrink the "
+            "state (a smaller buffer_capacity, num_envs or network)")
+
+
+def _available_bytes() -> int | None:
+    """Memory the training state may use: the host's available RAM on CPU, the devices' free memory on
+    an accelerator (None when unknown)."""
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        try:
+            with open("/proc/meminfo") as f:
+                fields = dict(line.split(":", 1) for line in f)
+            return int(fields["MemAvailable"].split()[0]) * 1024
+        except (OSError, KeyError, ValueError):
+            return None
+    stats = [d.memory_stats() or {} for d in jax.devices()]
+    free = [s["bytes_limit"] - s.get("bytes_in_use", 0) for s in stats if "bytes_limit" in s]
+    return sum(free) if free else None
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024 or unit == "TiB":
+            return f"{nbytes:.1f} {unit}" if unit != "B" else f"{int(nbytes)} B"
+        nbytes /= 1024
+    return f"{nbytes:.1f} TiB"
 
 
 def resolve(spec: RunSpec) -> Run:
     """Build the agent, resolve every setting and check the run, before anything is written or compiled."""
+    check_environment()
     agent = make_agent(spec)
     batched = isinstance(spec.hparams, (list, tuple))
     return plan(spec, agent, resolve_settings(agent, spec.hparams if batched else [spec.hparams]), batched)
@@ -144,7 +220,8 @@ def train_run(run: Run, *, progress: bool = True, callbacks: Iterable[Callback] 
     """Train a checked run with the engine."""
     spec = run.spec
     return train_runs(run.agent, run.settings, run.run_shape, steps=spec.steps, seed=spec.seed, log_interval=spec.log_interval,
-                      num_chunks=spec.num_chunks, progress=progress, callbacks=callbacks, resume=resume)
+                      num_chunks=spec.num_chunks, progress=progress, callbacks=callbacks, resume=resume,
+                      on_divergence=run.on_divergence)
 
 
 def train(
@@ -162,6 +239,7 @@ def train(
     progress: bool = True,
     callbacks: Iterable[Callback] = (),
     resume: Any = None,
+    on_divergence: Literal["stop", "continue"] | None = None,
 ) -> TrainResult:
     """Train ``seeds`` seeds (x each hyperparameter setting) for ``steps`` env steps per seed.
 
@@ -170,9 +248,15 @@ def train(
     holds the agent's static options. ``log_interval`` is env steps per seed between logged
     points (default: 100 points per run); ``num_chunks`` only sets how often Python reports.
     ``resume`` is a ``jaxrl.io.checkpoint.Checkpoint`` of this same run (same arguments): training
-    continues from it, and the result equals the uninterrupted run's bit for bit.
+    continues from it, and the result equals the uninterrupted run's bit for bit. A run whose
+    parameters or losses become NaN or infinite stops training with ``DivergenceError``
+    (``on_divergence="stop"``, the default for one setting) or is listed in ``result.diverged``
+    while the others train on (``"continue"``, the default for a list of settings).
     """
-    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks)
+    if resume is not None and not isinstance(resume, checkpoint.Checkpoint):
+        raise ConfigError(f"resume={resume!r} is not a checkpoint: pass jaxrl.io.checkpoint.load(run_dir), "
+                          "or resume a run directory with `jaxrl train ... --resume RUN_DIR`")
+    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks, on_divergence)
     return train_run(resolve(spec), progress=progress, callbacks=callbacks, resume=resume)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -102,13 +103,14 @@ class SweepRow:
     ci95: float  # half-width of the 95% confidence interval of the mean over seeds
     final_train_return: float  # mean over seeds of the last logged training return
     success_rate: float | None
+    diverged_seeds: list[int] = dataclasses.field(default_factory=list)  # left out of the means; ranked last
 
     def to_json(self) -> dict[str, Any]:
         return {
             "rank": self.rank, "setting": self.setting, "hparams": self.hparams, "mean_return": self.mean_return,
             "ci95_low": self.mean_return - self.ci95, "ci95_high": self.mean_return + self.ci95,
             "final_train_return": self.final_train_return, "success_rate": self.success_rate,
-            "per_seed_return": self.returns.tolist(),
+            "per_seed_return": self.returns.tolist(), "diverged_seeds": self.diverged_seeds,
         }
 
 
@@ -127,14 +129,15 @@ class SweepResult:
         return self.rows[0]
 
     def table(self, limit: int | None = None) -> str:
+        diverged = any(row.diverged_seeds for row in self.rows)
         header = ["rank", "setting", *self.varied, "return (mean [95% CI] over seeds)", "final train return", "success rate"]
-        lines = [header]
+        lines = [header + (["diverged seeds"] if diverged else [])]
         for row in self.rows[:limit]:
             lines.append([
                 str(row.rank), str(row.setting), *(f"{row.hparams[k]:.4g}" for k in self.varied),
                 f"{row.mean_return:.3f} [{row.mean_return - row.ci95:.3f}, {row.mean_return + row.ci95:.3f}]",
                 f"{row.final_train_return:.3f}", "n/a" if row.success_rate is None else f"{row.success_rate:.3f}",
-            ])
+            ] + ([", ".join(map(str, row.diverged_seeds)) or "-"] if diverged else []))
         return format_table(lines)
 
 
@@ -147,14 +150,24 @@ def _last_finite(curves: np.ndarray) -> np.ndarray:
 
 
 def rank(settings: list[dict[str, float]], result: Any, evaluation: Any) -> list[SweepRow]:
-    """Rows sorted by mean greedy return over seeds, best first (ties keep setting order)."""
+    """Rows sorted by mean greedy return over seeds, best first (ties keep setting order). Runs that
+    diverged are left out of their setting's means, and a setting with any is ranked after the rest."""
     returns = evaluation.returns.mean(-1)  # [settings, seeds]
-    mean, half = mean_ci(returns, axis=-1)
-    final = np.nanmean(_last_finite(result.metrics["episode_return"]), axis=-1) if np.isfinite(result.metrics["episode_return"]).any() else np.full(len(settings), np.nan)
-    success = None if evaluation.successes is None else evaluation.successes.mean((-1, -2))
-    order = sorted(range(len(settings)), key=lambda i: (-mean[i], i))
+    diverged = np.zeros(returns.shape, bool)
+    for divergence in getattr(result, "diverged", ()):
+        diverged[divergence.run] = True
+    kept = np.where(diverged, np.nan, returns)
+    mean, half = mean_ci(kept, axis=-1)
+    curves = np.where(diverged[..., None], np.nan, result.metrics["episode_return"])
+    with warnings.catch_warnings():  # a setting whose every seed diverged has no mean: NaN, said in its row
+        warnings.simplefilter("ignore", RuntimeWarning)
+        final = np.nanmean(_last_finite(curves), axis=-1)
+        success = None if evaluation.successes is None else np.nanmean(
+            np.where(diverged[..., None], np.nan, evaluation.successes), axis=(-1, -2))
+    order = sorted(range(len(settings)), key=lambda i: (bool(diverged[i].any()), -np.nan_to_num(mean[i], nan=-np.inf), i))
     return [SweepRow(r + 1, i, settings[i], returns[i], float(mean[i]), float(half[i]) if np.isfinite(half[i]) else 0.0,
-                     float(final[i]), None if success is None else float(success[i])) for r, i in enumerate(order)]
+                     float(final[i]), None if success is None else float(success[i]),
+                     [int(s) for s in np.flatnonzero(diverged[i])]) for r, i in enumerate(order)]
 
 
 def write_results(path: Path, sweep_result: SweepResult, definition: Mapping[str, Any]) -> None:

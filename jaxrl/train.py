@@ -19,10 +19,11 @@ from typing import Any, Callable, Iterable, Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
+from gymnax.environments import spaces
 
 from jaxrl import compilation
 from jaxrl.compilation import cpu_compiler_options
-from jaxrl.core.agent import Agent
+from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core.hparams import stack_hparams
 from jaxrl.core.rollout import SUMMED_METRICS
 from jaxrl.envs.wrappers import success_fn
@@ -56,12 +57,29 @@ class Policy:
 
     def __post_init__(self) -> None:
         self._act = jax.jit(self.agent.act)
+        self._space = self.agent.env.observation_space(self.agent.env_params)
 
     def __call__(self, obs: Any) -> Any:
+        obs = checked_observation(self._space, obs)
         key = jax.random.fold_in(self.key, self._count)
         self._count += 1
         action = np.asarray(self._act(self.params, jnp.asarray(obs), key))
         return action.item() if action.ndim == 0 else action
+
+
+def checked_observation(space: Any, obs: Any) -> np.ndarray:
+    """One observation as an array, refused unless it belongs to ``space``: a Discrete space's
+    observation is a whole number in [0, n), a Box's has the space's shape."""
+    array = np.asarray(obs)
+    if isinstance(space, spaces.Discrete):
+        if array.shape != () or not np.issubdtype(array.dtype, np.number) or array != np.round(array) or not 0 <= array < space.n:
+            raise ConfigError(f"observation {obs!r} is not in this policy's observation space Discrete({space.n}): "
+                              f"give one whole number from 0 to {space.n - 1}")
+        return array.astype(np.int32)
+    if isinstance(space, spaces.Box) and array.shape != tuple(space.shape):
+        raise ConfigError(f"observation of shape {array.shape} does not fit this policy's observation space "
+                          f"{describe_space(space)}: give one observation of shape {tuple(space.shape)}")
+    return array
 
 
 class TrainedRuns:
@@ -115,6 +133,7 @@ class TrainResult(TrainedRuns):
     final_state: Any
     compile_seconds: float
     train_seconds: float
+    diverged: list[Divergence] = dataclasses.field(default_factory=list)  # runs that produced NaN/inf
 
     @property
     def final_params(self) -> Any:
@@ -209,17 +228,120 @@ def _make_chunk_fn(agent: Agent, updates_per_log: int, logs: int) -> Callable[[A
             state, metrics = agent.train_step(state)
             return (state, jax.tree.map(jnp.add, totals, metrics)), None
 
-        def period(state: Any, _: Any) -> tuple[Any, dict]:
-            # Metrics are summed in the loop carry (no per-step buffers), then averaged.
+        def period(state: Any, _: Any) -> tuple[Any, tuple[dict, jax.Array]]:
+            # Metrics are summed in the loop carry (no per-step buffers), then averaged. A NaN or
+            # inf in any step's metric survives the sum; the parameters are checked once per period.
             shapes = jax.eval_shape(agent.train_step, state)[1]
             zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
             (state, totals), _ = jax.lax.scan(accumulate, (state, zeros), None, length=updates_per_log)
             reduced = {k: v if k in SUMMED_METRICS else v / updates_per_log for k, v in totals.items()}
-            return state, reduced
+            return state, (reduced, params_finite(state.params))
 
         return jax.lax.scan(period, state, None, length=logs)
 
     return jax.jit(jax.vmap(run_one), donate_argnums=0)
+
+
+def params_finite(params: Any) -> jax.Array:
+    """True when every floating-point parameter is finite (one flag, checked once per logging period)."""
+    flags = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(params) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    return jnp.all(jnp.stack(flags)) if flags else jnp.array(True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """How ``steps`` env steps per seed become whole train_steps, logging periods and chunks.
+
+    A train_step advances every seed by ``steps_per_update`` env steps, so ``steps`` rounds up to
+    whole updates, and the updates to whole logging periods: ``total_steps`` is what is trained.
+    """
+
+    updates_per_log: int
+    num_logs: int
+    logs_per_chunk: int
+    chunks: int
+    steps_per_log: int
+    total_steps: int
+
+
+def layout(steps: int, steps_per_update: int, log_interval: int | None, num_chunks: int) -> Layout:
+    """The run's layout (``log_interval`` None or 0: 100 logged points per run)."""
+    total_updates = math.ceil(steps / steps_per_update)
+    log_interval = log_interval or max(1, steps // 100)
+    updates_per_log = max(1, min(total_updates, round(log_interval / steps_per_update)))
+    num_logs = math.ceil(total_updates / updates_per_log)
+    logs_per_chunk = _largest_divisor_at_most(num_logs, math.ceil(num_logs / num_chunks))
+    steps_per_log = updates_per_log * steps_per_update
+    return Layout(updates_per_log, num_logs, logs_per_chunk, num_logs // logs_per_chunk, steps_per_log,
+                  num_logs * steps_per_log)
+
+
+# Learning metrics whose magnitude beyond this is finite but absurd for any algorithm (a warning).
+ABSURD_MAGNITUDE = 1e10
+
+
+@dataclasses.dataclass(frozen=True)
+class Divergence:
+    """Where a run first produced a non-finite value: its index in ``run_shape``, the logging point,
+    the env steps per seed at its end, and the quantity (``parameters`` or a metric's name)."""
+
+    run: tuple[int, ...]
+    log: int
+    env_steps: int
+    quantity: str
+
+    def describe(self) -> str:
+        where = f"setting {self.run[0]}, seed {self.run[1]}" if len(self.run) == 2 else f"seed {self.run[0]}"
+        return f"{where}: {self.quantity} became NaN or infinite by env step {self.env_steps:,} (logged point {self.log + 1})"
+
+
+class DivergenceError(RuntimeError):
+    """Training produced NaN or infinite values and the run was set to stop (``on_divergence='stop'``)."""
+
+    def __init__(self, divergences: list[Divergence], steps_done: int):
+        self.divergences, self.steps_done = divergences, steps_done
+        listed = "; ".join(d.describe() for d in divergences[:8]) + (" ..." if len(divergences) > 8 else "")
+        super().__init__(
+            f"training diverged ({listed}). Nothing after env step {steps_done:,} per seed was kept: a run "
+            "directory holds the last finite checkpoint and metrics. Lower the learning rate (or clip "
+            "gradients harder) and train again; on_divergence='continue' (--on-divergence continue) "
+            "trains the other runs to the end and marks these as diverged")
+
+
+def _divergences(raw: Mapping[str, np.ndarray], finite_params: np.ndarray, run_shape: tuple[int, ...],
+                 first_log: int, steps_per_log: int, known: set[tuple[int, ...]]) -> list[Divergence]:
+    """The first non-finite quantity of each run not yet ``known`` to have diverged, in this chunk."""
+    found = []
+    for flat in range(finite_params.shape[0]):
+        run = np.unravel_index(flat, run_shape)
+        run = tuple(int(i) for i in run)
+        if run in known:
+            continue
+        bad = {"parameters": ~finite_params[flat]}
+        bad.update({k: ~np.isfinite(v[flat]) for k, v in raw.items()})
+        firsts = {k: int(np.argmax(b)) for k, b in bad.items() if b.any()}
+        if firsts:
+            log = min(firsts.values())
+            quantity = next(k for k, t in firsts.items() if t == log)
+            found.append(Divergence(run, first_log + log, (first_log + log + 1) * steps_per_log, quantity))
+    return found
+
+
+def _warn_absurd(raw: Mapping[str, np.ndarray], run_shape: tuple[int, ...], first_log: int, steps_per_log: int,
+                 warned: set[str]) -> None:
+    """Warn once per quantity about finite learning metrics beyond ``ABSURD_MAGNITUDE`` (e.g. value losses)."""
+    for name, values in raw.items():
+        if name in SUMMED_METRICS or name in warned:
+            continue
+        with np.errstate(invalid="ignore"):
+            absurd = np.isfinite(values) & (np.abs(values) > ABSURD_MAGNITUDE)
+        if absurd.any():
+            flat, log = np.unravel_index(int(np.argmax(absurd)), absurd.shape)
+            run = tuple(int(i) for i in np.unravel_index(int(flat), run_shape))
+            warned.add(name)
+            print(f"jaxrl: warning: {name} reached {values[flat, log]:.3g} in run {run} by env step "
+                  f"{(first_log + log + 1) * steps_per_log:,}: the run is likely diverging (lower the learning rate)",
+                  file=sys.stderr)
 
 
 class _Progress:
@@ -252,27 +374,23 @@ class _Progress:
 
 def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[int, ...], *, steps: int, seed: int,
                log_interval: int | None, num_chunks: int, progress: bool, callbacks: Iterable[Callback] = (),
-               resume: Any = None) -> TrainResult:
+               resume: Any = None, on_divergence: str = "stop") -> TrainResult:
     """Train ``run_shape`` runs (``(seeds,)`` or ``(settings, seeds)``, one resolved setting per
     setting) of ``agent`` for ``steps`` env steps per seed; the input is checked by ``jaxrl.runs``.
 
     ``log_interval`` is env steps per seed between logged points (default: 100 points per run);
     ``num_chunks`` only sets how often Python reports. ``resume`` is a
     ``jaxrl.io.checkpoint.Checkpoint`` of this same run: training continues from it, and the
-    result equals the uninterrupted run's bit for bit.
+    result equals the uninterrupted run's bit for bit. A run whose parameters or metrics become
+    NaN or infinite raises ``DivergenceError`` after its chunk (``on_divergence="stop"``), or is
+    listed in ``TrainResult.diverged`` while the others train on (``"continue"``).
     """
     train_compiler_options = cpu_compiler_options(compilation.TRAIN_PROGRAM_LLVM_LEVEL)
     seeds = run_shape[-1]
 
-    # Units: a train_step advances every seed by steps_per_update env steps.
-    total_updates = math.ceil(steps / agent.steps_per_update)
-    log_interval = log_interval or max(1, steps // 100)
-    updates_per_log = max(1, min(total_updates, round(log_interval / agent.steps_per_update)))
-    num_logs = math.ceil(total_updates / updates_per_log)
-    logs_per_chunk = _largest_divisor_at_most(num_logs, math.ceil(num_logs / num_chunks))
-    chunks = num_logs // logs_per_chunk
-    steps_per_log = updates_per_log * agent.steps_per_update
-    total_steps = num_logs * steps_per_log
+    plan = layout(steps, agent.steps_per_update, log_interval, num_chunks)
+    updates_per_log, num_logs, logs_per_chunk = plan.updates_per_log, plan.num_logs, plan.logs_per_chunk
+    chunks, steps_per_log, total_steps = plan.chunks, plan.steps_per_log, plan.total_steps
 
     num_runs = len(settings) * seeds
     state = _initial_states(agent, seed, seeds, settings, total_steps)
@@ -295,16 +413,23 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
         done = first_chunk * logs_per_chunk * steps_per_log
         bar.update(done * num_runs, done, total_steps, {"resumed at steps/seed": f"{done:,}"})
     train_seconds = 0.0
+    diverged: list[Divergence] = []
+    warned: set[str] = set()
     try:
         for chunk in range(first_chunk, chunks):
             start = time.perf_counter()
-            state, raw = compiled(state)
-            raw = jax.device_get(raw)
+            state, (raw, finite) = compiled(state)
+            raw, finite = jax.device_get((raw, finite))
             elapsed = time.perf_counter() - start
             train_seconds += elapsed
+            first_log = chunk * logs_per_chunk
+            new = _divergences(raw, finite, run_shape, first_log, steps_per_log, {d.run for d in diverged})
+            if new and on_divergence == "stop":  # before the callbacks: files keep the last finite chunk
+                raise DivergenceError(new, first_log * steps_per_log)
+            diverged += new
+            _warn_absurd(raw, run_shape, first_log, steps_per_log, warned)
             metrics = _derived_metrics(raw, has_success)
             history.append(metrics)
-            first_log = chunk * logs_per_chunk
             env_steps = (np.arange(first_log, first_log + logs_per_chunk) + 1) * steps_per_log
             rate = num_runs * logs_per_chunk * steps_per_log / max(elapsed, 1e-9)
             report = ChunkReport(chunk, chunks, env_steps, metrics, state, rate)
@@ -333,4 +458,5 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
         final_state=final_state,
         compile_seconds=compile_seconds,
         train_seconds=train_seconds,
+        diverged=diverged,
     )

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import jaxrl
 from jaxrl import cpu_devices
 
 BASE_ENV = {"PATH": "/usr/bin:/bin", "JAX_PLATFORMS": "cpu"}
@@ -21,8 +22,8 @@ def devices_after_import(extra_env: dict[str, str], before: str = "") -> subproc
 def test_requested_devices_reads_the_variable_or_counts_the_cores():
     assert cpu_devices.requested_devices({}) == cpu_devices.available_cores() >= 1
     assert cpu_devices.requested_devices({"JAXRL_CPU_DEVICES": " 3 "}) == 3
-    for bad in ("0", "-2", "two", "1.5"):
-        with pytest.raises(ValueError, match="JAXRL_CPU_DEVICES.*positive integer.*unset it to use every core"):
+    for bad in ("0", "-2", "two", "1.5", "1000"):
+        with pytest.raises(jaxrl.ConfigError, match="JAXRL_CPU_DEVICES.*positive integer.*unset it to use every core"):
             cpu_devices.requested_devices({"JAXRL_CPU_DEVICES": bad})
 
 
@@ -40,10 +41,14 @@ def test_import_sets_the_cpu_device_count_unless_it_is_fixed(extra_env, before, 
     assert out.stdout.strip() == expected
 
 
-def test_an_invalid_device_count_stops_the_import_with_the_fix():
-    out = devices_after_import({"JAXRL_CPU_DEVICES": "many"})
-    assert out.returncode != 0
-    assert "JAXRL_CPU_DEVICES='many' is not a positive integer" in out.stderr
+def test_an_invalid_device_count_stops_the_first_run_with_the_fix_not_the_import():
+    code = ("import jaxrl\n"
+            "try:\n    jaxrl.train('q_learning', 'FrozenLake-v1', steps=100, progress=False)\n"
+            "except jaxrl.ConfigError as error:\n    print('refused:', error)\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**BASE_ENV, "JAXRL_CPU_DEVICES": "many"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr  # `import jaxrl` itself does not raise a traceback
+    assert "refused: JAXRL_CPU_DEVICES='many' is not a positive integer" in out.stdout
 
 
 def test_runs_are_sharded_over_the_largest_device_count_that_divides_them():

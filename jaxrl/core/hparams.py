@@ -15,7 +15,7 @@ from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 
-from jaxrl.errors import ConfigError, check_choice, unknown_name_error
+from jaxrl.errors import ConfigError, check_choice, like, unknown_name_error, whole_number
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,29 +142,19 @@ def stack_hparams(hparams_cls: type[HParams], settings: Sequence[Mapping[str, fl
 
 
 def _coerce(value: Any, target_type: type, name: str) -> Any:
-    """Coerce CLI strings (and JSON lists) to a config field's type."""
+    """A config value (a CLI string, JSON list or Python value) as the field's type, strictly:
+    booleans stay booleans, integers are whole numbers (never truncated), floats finite."""
     if target_type is tuple:
         if isinstance(value, str):
             value = [v for v in value.strip("()[] ").replace(" ", "").split(",") if v]
-        try:
-            return tuple(int(v) for v in value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"config {name}={value!r} must be a list of integers, e.g. {name}=64,64") from None
-    if not isinstance(value, str) or target_type is str:
-        if target_type is int and isinstance(value, float) and value.is_integer():
-            return int(value)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config {name}={value!r} must be a list of integers, e.g. {name}=64,64")
+        return tuple(whole_number(f"config {name}", v) for v in value)
+    if target_type is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config {name}={value!r} must be a string")
         return value
-    if target_type is bool:
-        lowered = value.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"config {name}={value!r} is not a boolean (use true/false)")
-    try:
-        return target_type(float(value)) if target_type is int else target_type(value)
-    except ValueError:
-        raise ConfigError(f"config {name}={value!r} is not a valid {target_type.__name__}") from None
+    return like(f"config {name}", value, target_type())
 
 
 def config_types(config_cls: type) -> dict[str, Any]:
@@ -186,6 +176,8 @@ def resolve_config(config_cls: type, given: Mapping[str, Any] | Any | None, agen
     if isinstance(given, config_cls):
         check_choices(given)
         return given
+    if given is not None and not isinstance(given, Mapping):
+        raise ConfigError(f"config must be a dict of option -> value (or a {config_cls.__name__}), not {type(given).__name__}")
     fields = {f.name for f in dataclasses.fields(config_cls)}
     types = config_types(config_cls)
     values = {}

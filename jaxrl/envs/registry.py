@@ -2,7 +2,8 @@
 
 ``make_env(env_id, **kwargs) -> (env, env_params)``. Keyword arguments go to the env's constructor
 (``FrozenLake-v1`` takes ``map_name`` and ``is_slippery`` as in Gymnasium), except
-``max_episode_steps``, which sets the time limit as ``gymnasium.make`` does.
+``max_episode_steps``, which sets the time limit as ``gymnasium.make`` does, and the fields of a
+gymnax env's ``EnvParams`` (``CartPole-v1``'s ``gravity``, ``length``, ...).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Callable
 
 import gymnax
 
-from jaxrl.errors import ConfigError, unknown_name_error
+from jaxrl.errors import ConfigError, like, unknown_name_error, whole_number
 from jaxrl.envs.probes import PROBES
 
 
@@ -70,7 +71,8 @@ def list_envs() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def _accepted_kwargs(factory: Callable[..., Any]) -> list[str]:
+def _constructor_defaults(factory: Callable[..., Any]) -> dict[str, Any]:
+    """The keyword arguments the env's constructor takes, with their defaults (``None`` where none)."""
     target = getattr(factory, "toy_text_class", None)
     if target is not None:
         from jaxrl.envs import toy_text
@@ -79,32 +81,55 @@ def _accepted_kwargs(factory: Callable[..., Any]) -> list[str]:
     try:
         params = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
-        return []
-    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and not p.name.startswith("_")]
+        return {}
+    return {p.name: None if p.default is p.empty else p.default for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and not p.name.startswith("_")}
+
+
+def _checked(env_id: str, name: str, value: Any, example: Any) -> Any:
+    """An env argument checked against its default's type (NumPy/JAX scalars by their dtype)."""
+    if hasattr(example, "dtype") and getattr(example, "shape", None) == ():
+        example = example.item()
+    return like(f"{env_id} argument {name}", value, example)
+
+
+def _with_params(env_id: str, params: Any, given: dict[str, Any], accepted: list[str]) -> Any:
+    """The env's ``EnvParams`` with fields set from ``given`` (gymnax envs' own parameters: CartPole's
+    gravity, pole length, ...); a name that is neither a constructor argument nor a field is refused."""
+    fields = [f.name for f in dataclasses.fields(params)] if dataclasses.is_dataclass(params) else []
+    for name, value in given.items():
+        if name not in fields:
+            raise unknown_name_error(f"keyword argument of {env_id}", name, accepted + fields + ["max_episode_steps"])
+        params = params.replace(**{name: _checked(env_id, name, value, getattr(params, name))})
+    return params
 
 
 def make_env(env_id: str, **kwargs: Any) -> tuple[Any, Any]:
-    """Build a registered environment and its default params (an unknown id names the closest ones)."""
+    """Build a registered environment and its default params (an unknown id names the closest ones).
+
+    Keyword arguments are the env constructor's (checked against their defaults' types: a boolean
+    stays a boolean), ``max_episode_steps`` (the time limit), or fields of the env's ``EnvParams``.
+    """
     entry = _REGISTRY.get(env_id)
     if entry is None:
         raise unknown_name_error("env id", env_id, list(_REGISTRY))
     max_episode_steps = kwargs.pop("max_episode_steps", None)
-    accepted = _accepted_kwargs(entry.factory)
-    if max_episode_steps is not None and "max_episode_steps" in accepted:
+    if max_episode_steps is not None:
+        max_episode_steps = whole_number("max_episode_steps", max_episode_steps, minimum=1)
+    defaults = _constructor_defaults(entry.factory)
+    if max_episode_steps is not None and "max_episode_steps" in defaults:
         kwargs["max_episode_steps"] = max_episode_steps
         max_episode_steps = None
-    for name in kwargs:
-        if accepted and name not in accepted:
-            raise unknown_name_error(f"keyword argument of {env_id}", name, accepted + ["max_episode_steps"])
+    constructor = {k: v if defaults[k] is None else _checked(env_id, k, v, defaults[k]) for k, v in kwargs.items() if k in defaults}
     try:
-        env = entry.factory(**{**entry.defaults, **kwargs})
+        env = entry.factory(**{**entry.defaults, **constructor})
     except TypeError as error:
-        raise ConfigError(f"{env_id} does not take these arguments {kwargs}: {error}") from None
+        raise ConfigError(f"{env_id} does not take these arguments {constructor}: {error}") from None
     except ValueError as error:  # the env's own argument checks
         raise ConfigError(f"{env_id}: {error}") from None
-    params = env.default_params
+    if not hasattr(env, "default_params") or not hasattr(env, "step"):
+        raise ConfigError(f"the factory registered for {env_id} returned {type(env).__name__}, not a gymnax Environment")
+    params = _with_params(env_id, env.default_params, {k: v for k, v in kwargs.items() if k not in defaults}, list(defaults))
     if max_episode_steps is not None:
-        if int(max_episode_steps) < 1:
-            raise ConfigError(f"max_episode_steps={max_episode_steps} must be >= 1")
-        params = params.replace(max_steps_in_episode=int(max_episode_steps))
+        params = params.replace(max_steps_in_episode=max_episode_steps)
     return env, params

@@ -152,12 +152,13 @@ def write_eval(path: Path, episodes: int, summary: dict[str, Any], per_run: dict
 
 
 # Keys of config.json that are not part of the run's definition.
-_INFORMATIONAL_KEYS = ("jaxrl_version",)
+_INFORMATIONAL_KEYS = ("jaxrl_version", "steps_trained")  # derived or informational, not compared on resume
 
 
 def check_same_run(path: Path, saved: dict[str, Any], given: dict[str, Any]) -> None:
     """Refuse to resume ``path`` unless its saved definition equals the given one, naming each difference."""
     saved = {k: v for k, v in saved.items() if k not in _INFORMATIONAL_KEYS}
+    given = {k: v for k, v in given.items() if k not in _INFORMATIONAL_KEYS}
     differing = sorted(k for k in set(saved) | set(given) if saved.get(k, "<missing>") != given.get(k, "<missing>"))
     if differing:
         details = "; ".join(f"{k}: saved {saved.get(k, '<missing>')!r}, given {given.get(k, '<missing>')!r}" for k in differing)
