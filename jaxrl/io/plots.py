@@ -41,6 +41,8 @@ def curve_figure(env_steps: np.ndarray, metrics: dict[str, np.ndarray], title: s
 
     ``metrics[name]`` is ``[seeds, logs]`` for one run, or ``[settings, seeds, logs]`` with ``labels``.
     """
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
     names = [n for n in ("episode_return", "success_rate") if n in metrics]
     figure, axes = _figure(len(names))
     for ax, name in zip(axes, names):
@@ -49,6 +51,8 @@ def curve_figure(env_steps: np.ndarray, metrics: dict[str, np.ndarray], title: s
             draw_band(ax, env_steps, setting_curves, None if labels is None else labels[i])
         ax.set_xlabel("env steps per seed")
         ax.set_ylabel(name.replace("_", " ") + " (mean, 95% CI)")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 100k, 1.5M: short labels that never overlap
+        ax.xaxis.set_major_locator(MaxNLocator(6))
         ax.grid(alpha=0.3)
     seeds = metrics[names[0]].shape[-2]
     axes[0].set_title(f"{title} ({seeds} seeds)", fontsize=10)

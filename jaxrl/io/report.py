@@ -102,8 +102,8 @@ def _sparklines(config: dict, records: list[dict], best: int) -> str:
 
 
 def _config_section(config: dict) -> str:
-    rows = [[k, json.dumps(config[k])] for k in ("algo", "env", "env_kwargs", "seeds", "steps", "seed", "log_interval", "num_chunks")
-            if k in config]
+    rows = [[k, json.dumps(config[k])] for k in ("algo", "env", "env_kwargs", "seeds", "steps", "steps_trained", "seed",
+                                                 "log_interval", "num_chunks") if k in config]
     rows += [[f"config.{k}", json.dumps(v)] for k, v in config.get("config", {}).items()]
     settings = config.get("hparams", [])
     if len(settings) == 1:
@@ -119,14 +119,14 @@ def _summary_section(path: Path) -> str:
     """The evaluation summary (and a sweep's ranking)."""
     parts = []
     eval_file = path / "eval.json"
-    if eval_file.exists():
+    sweep_file = path / "sweep.json"
+    if eval_file.exists() and not sweep_file.exists():  # a sweep's settings are summarised one by one below
         evaluation = json.loads(eval_file.read_text())
         keys = ("episodes_per_seed", "mean_return", "std_return", "success_rate", "mean_length")
         parts.append(_table(["greedy evaluation", "value"], [[k, _fmt(evaluation.get(k))] for k in keys], "summary"))
         per_seed = evaluation.get("per_seed_return")
         if per_seed is not None and np.ndim(per_seed) == 1:
             parts.append("<p>Per seed return: " + ", ".join(f"{v:.4g}" for v in per_seed) + "</p>")
-    sweep_file = path / "sweep.json"
     if sweep_file.exists():
         ranked = json.loads(sweep_file.read_text())["ranked"]
         names = varied([r["hparams"] for r in ranked])
