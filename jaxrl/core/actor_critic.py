@@ -160,6 +160,7 @@ def act(parts: ActorCriticParts, params: ACParams, obs: Any, key: jax.Array) -> 
 
 # -- the agent's steps ----------------------------------------------------------------------------
 def init(parts: ActorCriticParts, key: jax.Array, hparams: OnPolicyHParams) -> ACState:
+    """Fresh network and optimiser, empty normalisation statistics, reset envs."""
     config = parts.config
     net_key, env_key, key = jax.random.split(key, 3)
     obs, env_state = parts.venv.reset(env_key)

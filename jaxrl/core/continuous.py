@@ -69,6 +69,10 @@ class ContinuousState:
     noise: jax.Array | None  # Ornstein-Uhlenbeck exploration state [num_envs, D], DDPG's option
 
 
+# (state, key) -> (actions in [-1, 1], the new noise state or None): an agent's exploration policy
+Behave = Callable[[ContinuousState, jax.Array], tuple[jax.Array, jax.Array | None]]
+
+
 class ContinuousParts(NamedTuple):
     """The static pieces of a continuous off-policy agent, built once by its ``make``."""
 
@@ -137,6 +141,7 @@ def to_env(parts: ContinuousParts, action: jax.Array) -> jax.Array:
 
 # -- the agent's steps ----------------------------------------------------------------------------
 def init(parts: ContinuousParts, key: jax.Array, hparams: ContinuousHParams) -> ContinuousState:
+    """Fresh networks (targets equal to them), optimisers, an empty buffer and reset envs."""
     actor_key, critic_key, env_key, key = jax.random.split(key, 4)
     obs, env_state = parts.venv.reset(env_key)
     dummy_obs, dummy_action = jnp.zeros(parts.obs_shape, jnp.float32), jnp.zeros(parts.action_dim, jnp.float32)
@@ -164,9 +169,6 @@ def init(parts: ContinuousParts, key: jax.Array, hparams: ContinuousHParams) -> 
         updates=zero,
         noise=jnp.zeros((parts.config.num_envs, parts.action_dim)) if parts.ou_noise else None,
     )
-
-
-Behave = Callable[[ContinuousState, jax.Array], tuple[jax.Array, jax.Array | None]]
 
 
 def env_step(parts: ContinuousParts, state: ContinuousState, key: jax.Array,
