@@ -87,7 +87,7 @@ def main() -> None:
     for seeds in args.seeds:
         keys = jax.random.split(jax.random.key(0), seeds)
         states = init_runs(agent, keys, jax.tree.map(lambda x: jnp.repeat(x[None], seeds), hparams))
-        collect = jax.jit(jax.vmap(lambda s: jax.lax.scan(lambda s, _: (parts.collect(s, s.key)[0], None), s, None, UPDATES)[0]))
+        collect = jax.jit(jax.vmap(lambda s: jax.lax.scan(lambda s, _: (actor_critic.collect(parts, s, s.key)[0], None), s, None, UPDATES)[0]))
         train = jax.jit(jax.vmap(lambda s: jax.lax.scan(lambda s, _: agent.train_step(s), s, None, UPDATES)))
         rollout = best_time(collect, states) / UPDATES
         step = best_time(train, states) / UPDATES

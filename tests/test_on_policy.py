@@ -106,7 +106,7 @@ def _values(result, obs_list):
     agent = result.agent
     parts = actor_critic.build(agent.name, agent.env, agent.env_params, agent.config)
     params = jax.tree.map(lambda x: x[0], result.final_state.params)
-    return np.array([float(parts.apply(params, jnp.asarray(o))[1]) for o in obs_list])
+    return np.array([float(actor_critic.apply(parts, params, jnp.asarray(o))[1]) for o in obs_list])
 
 
 FAST = dict(seeds=1, progress=False)

@@ -18,23 +18,24 @@ Actions are in [-1, 1] inside the agent, scaled to the env's bounds when steppin
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any, Literal
 
 import chex
 import jax
 import jax.numpy as jnp
+from flax import struct
 
 from jaxrl.core import continuous, exploration, off_policy, optim
 from jaxrl.core.agent import Agent
-from flax import struct
-
-from jaxrl.core.continuous import ContinuousConfig, ContinuousHParams, ContinuousState
+from jaxrl.core.continuous import ContinuousConfig, ContinuousHParams, ContinuousParts, ContinuousState
 from jaxrl.core.off_policy import Batch
 from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.errors import ConfigError
 from jaxrl.core.networks import DeterministicActor
 
 
+# -- config and hyperparameters -------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class DDPGConfig(ContinuousConfig):
     num_critics: int = 1
@@ -54,6 +55,7 @@ class DDPGHParams(ContinuousHParams):
     target_noise_clip: float = hparam(0.5, "TD3 smoothing: the noise's clip", low=0)
 
 
+# -- targets and loss -----------------------------------------------------------------------------
 def td3_target(r_t: jax.Array, discount_t: jax.Array, q_t: jax.Array) -> jax.Array:
     """``r + discount * min_i Q'_i(s', a')`` for one transition; ``q_t``: [num_critics]
     (a single critic gives DDPG's target)."""
@@ -68,74 +70,85 @@ def smoothed_action(action: jax.Array, noise: jax.Array, target_noise: jax.Array
     return jnp.clip(action + jnp.clip(target_noise * noise, -noise_clip, noise_clip), -1.0, 1.0)
 
 
-def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, name: str = "ddpg") -> Agent:
-    """Build DDPG (or, with TD3's config, TD3: the registry's ``td3`` variant) on a continuous-action env."""
-    config = resolve_config(DDPGConfig, config, name)
+def critic_target(parts: ContinuousParts, state: ContinuousState, batch: Batch, key: jax.Array) -> jax.Array:
+    """The critics' target ``[batch]`` at the target actor's (smoothed, for TD3) next action."""
+    hp = state.hparams
+    next_action = parts.actor.apply(state.target_actor_params, batch.next_obs)
+    if parts.config.target_smoothing:
+        next_action = smoothed_action(next_action, jax.random.normal(key, next_action.shape),
+                                      hp.target_noise, hp.target_noise_clip)
+    next_q = parts.critic.apply(state.target_critic_params, batch.next_obs, next_action)  # [critics, batch]
+    return jax.vmap(td3_target, in_axes=(0, 0, 1))(batch.reward, batch.discount, next_q)
+
+
+def actor_loss(actor_params: Any, critic_params: Any, parts: ContinuousParts, obs: jax.Array) -> jax.Array:
+    """``-mean Q_1(s, mu(s))``: the actor ascends the first critic, as TD3 does."""
+    chex.assert_rank(obs, 1 + len(parts.obs_shape))
+    q = parts.critic.apply(critic_params, obs, parts.actor.apply(actor_params, obs))
+    return -jnp.mean(q[0])
+
+
+# -- the agent's steps ----------------------------------------------------------------------------
+def behave(parts: ContinuousParts, state: ContinuousState, key: jax.Array) -> tuple[jax.Array, jax.Array | None]:
+    """The actor's actions plus Gaussian or Ornstein-Uhlenbeck noise (and the new noise state)."""
+    mean = parts.actor.apply(state.params, state.obs.astype(jnp.float32))
+    hp = state.hparams
+    eps = jax.random.normal(key, mean.shape)
+    if parts.config.noise == "ou":
+        noise = exploration.ornstein_uhlenbeck_step(state.noise, eps, hp.ou_theta, hp.exploration_noise, hp.ou_dt)
+        return mean + noise, noise
+    return mean + hp.exploration_noise * eps, None
+
+
+def learn(parts: ContinuousParts, state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
+    """One critic update."""
+    sample_key, smoothing_key = jax.random.split(key)
+    batch = continuous.sample(parts, state, sample_key)
+    state, metrics = continuous.critic_step(parts, state, batch, critic_target(parts, state, batch, smoothing_key))
+    ready = off_policy.learning_started(parts.config, state.steps)
+    return state.replace(updates=state.updates + ready.astype(jnp.int32)), metrics
+
+
+def update_actor(parts: ContinuousParts, state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
+    """One actor update on a fresh minibatch, then both targets move towards the online nets."""
+    hp = state.hparams
+    obs = continuous.sample(parts, state, key).obs
+    ready = off_policy.learning_started(parts.config, state.steps)
+    loss, grads = jax.value_and_grad(actor_loss)(state.params, state.critic_params, parts, obs)
+    params, actor_opt_state = optim.step(state.params, state.actor_opt_state, grads, hp.actor_learning_rate, ready)
+    tau = jnp.where(ready, hp.tau, 0.0)
+    state = state.replace(
+        params=params,
+        actor_opt_state=actor_opt_state,
+        target_actor_params=optim.soft_update(params, state.target_actor_params, tau),
+        target_critic_params=optim.soft_update(state.critic_params, state.target_critic_params, tau),
+    )
+    return state, off_policy.learning_metrics(ready, {"actor_loss": loss})
+
+
+def act(parts: ContinuousParts, params: Any, obs: Any, key: jax.Array) -> jax.Array:
+    """The deterministic policy, scaled to the env's bounds."""
+    return continuous.to_env(parts, parts.actor.apply(params, jnp.asarray(obs, jnp.float32)))
+
+
+# -- the agent ------------------------------------------------------------------------------------
+def _policy_delay(config: DDPGConfig) -> int:
+    """The config's ``policy_delay`` as an int (a ConfigError unless a whole number >= 1)."""
     if isinstance(config.policy_delay, bool) or not float(config.policy_delay).is_integer() or config.policy_delay < 1:
         raise ConfigError(f"policy_delay={config.policy_delay!r} must be a whole number >= 1 "
                           "(critic updates per actor update; TD3 uses 2)")
-    policy_delay = int(config.policy_delay)
+    return int(config.policy_delay)
+
+
+def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, name: str = "ddpg") -> Agent:
+    """Build DDPG (or, with TD3's config, TD3: the registry's ``td3`` variant) on a continuous-action env."""
+    config = resolve_config(DDPGConfig, config, name)
+    policy_delay = _policy_delay(config)
     parts = continuous.build(
         name, env, env_params, config,
         lambda action_dim: DeterministicActor(action_dim, tuple(int(w) for w in config.hidden), config.activation),
         target_actor=True, learn_alpha=False, ou_noise=config.noise == "ou",
     )
-    actor = parts.actor
-
-    def behave(state: ContinuousState, key: jax.Array) -> tuple[jax.Array, jax.Array | None]:
-        mean = actor.apply(state.params, state.obs.astype(jnp.float32))
-        hp = state.hparams
-        eps = jax.random.normal(key, mean.shape)
-        if config.noise == "ou":
-            noise = exploration.ornstein_uhlenbeck_step(state.noise, eps, hp.ou_theta, hp.exploration_noise, hp.ou_dt)
-            return mean + noise, noise
-        return mean + hp.exploration_noise * eps, None
-
-    def env_step(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
-        return parts.env_step(state, key, behave)
-
-    def critic_target(state: ContinuousState, batch: Batch, key: jax.Array) -> jax.Array:
-        hp = state.hparams
-        next_action = actor.apply(state.target_actor_params, batch.next_obs)
-        if config.target_smoothing:
-            next_action = smoothed_action(next_action, jax.random.normal(key, next_action.shape),
-                                          hp.target_noise, hp.target_noise_clip)
-        next_q = parts.critic.apply(state.target_critic_params, batch.next_obs, next_action)  # [critics, batch]
-        return jax.vmap(td3_target, in_axes=(0, 0, 1))(batch.reward, batch.discount, next_q)
-
-    def actor_loss(actor_params: Any, critic_params: Any, obs: jax.Array) -> jax.Array:
-        q = parts.critic.apply(critic_params, obs, actor.apply(actor_params, obs))
-        return -jnp.mean(q[0])  # the first critic, as TD3 does
-
-    def learn(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
-        """One critic update."""
-        sample_key, smoothing_key = jax.random.split(key)
-        batch = parts.sample(state, sample_key)
-        state, metrics = parts.critic_step(state, batch, critic_target(state, batch, smoothing_key))
-        ready = off_policy.learning_started(config, state.steps)
-        return state.replace(updates=state.updates + ready.astype(jnp.int32)), metrics
-
-    def update_actor(state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
-        """One actor update on a fresh minibatch, then both targets move towards the online nets."""
-        hp = state.hparams
-        obs = parts.sample(state, key).obs
-        ready = off_policy.learning_started(config, state.steps)
-        loss, grads = jax.value_and_grad(actor_loss)(state.params, state.critic_params, obs)
-        params, actor_opt_state = optim.step(state.params, state.actor_opt_state, grads,
-                                                       hp.actor_learning_rate, ready)
-        tau = jnp.where(ready, hp.tau, 0.0)
-        state = state.replace(
-            params=params,
-            actor_opt_state=actor_opt_state,
-            target_actor_params=optim.soft_update(params, state.target_actor_params, tau),
-            target_critic_params=optim.soft_update(state.critic_params, state.target_critic_params, tau),
-        )
-        return state, off_policy.learning_metrics(ready, {"actor_loss": loss})
-
-    def act(params: Any, obs: Any, key: jax.Array) -> jax.Array:
-        """The deterministic policy, scaled to the env's bounds."""
-        return parts.to_env(actor.apply(params, jnp.asarray(obs, jnp.float32)))
-
-    return continuous.make_agent(name, parts, env, env_params, DDPGHParams, env_step, learn, act,
-                                 rounds=policy_delay, then=update_actor)
-
+    env_step = partial(continuous.env_step, parts, behave=partial(behave, parts))
+    return continuous.make_agent(name, parts, env, env_params, DDPGHParams, env_step, partial(learn, parts),
+                                 partial(act, parts), rounds=policy_delay, then=partial(update_actor, parts))

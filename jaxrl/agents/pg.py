@@ -19,17 +19,17 @@ from typing import Any, Literal
 import chex
 import jax
 import jax.numpy as jnp
-
-from jaxrl.core import actor_critic
 from flax import struct
 
-from jaxrl.core.actor_critic import ActorCriticConfig, OnPolicyHParams
+from jaxrl.core import actor_critic
+from jaxrl.core.actor_critic import ACState, ActorCriticConfig, ActorCriticParts, OnPolicyHParams, RolloutStep
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.errors import ConfigError
 from jaxrl.core.returns import complete_return_mask, discounted_returns, gae, n_step_returns
 
 
+# -- config and hyperparameters -------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class ReinforceConfig(ActorCriticConfig):
     num_envs: int = 8
@@ -61,6 +61,7 @@ class A2CHParams(OnPolicyHParams):
     gae_lambda: float = hparam(1.0, "GAE lambda (1: the bootstrapped return to the rollout's end)", low=0, high=1)
 
 
+# -- loss and advantages --------------------------------------------------------------------------
 def policy_gradient_loss(
     network_params: Any,
     apply_fn: Any,
@@ -88,65 +89,78 @@ def policy_gradient_loss(
 
 
 def _standardize(x: jax.Array, weights: jax.Array) -> jax.Array:
+    """``x`` standardised by its weighted mean and standard deviation."""
     total = jnp.maximum(weights.sum(), 1.0)
     mean = jnp.sum(weights * x) / total
     std = jnp.sqrt(jnp.sum(weights * (x - mean) ** 2) / total)
     return (x - mean) / (std + 1e-8)
 
 
+_over_envs = partial(jax.vmap, in_axes=1, out_axes=1)  # a per-env function over [T, num_envs] arrays
+
+
+def uses_value(config: ReinforceConfig | A2CConfig) -> bool:
+    """Whether the agent learns a state value (A2C, REINFORCE with a value baseline)."""
+    return isinstance(config, A2CConfig) or config.baseline == "value"
+
+
+def advantages_and_targets(config: ReinforceConfig | A2CConfig, traj: RolloutStep, next_values: jax.Array | None,
+                           hparams: OnPolicyHParams) -> tuple[jax.Array, jax.Array, jax.Array | None]:
+    """(advantages, per-sample weights, value targets or None) for this agent's estimator;
+    arrays [T, num_envs]."""
+    gamma = hparams.gamma
+    ones = jnp.ones_like(traj.reward)
+    if isinstance(config, A2CConfig):
+        if config.advantage == "gae":
+            advantages, targets = _over_envs(gae, in_axes=(1, 1, 1, 1, 1, None, None))(
+                traj.reward, traj.value, next_values, traj.terminated, traj.truncated, gamma, hparams.gae_lambda
+            )
+        else:
+            targets = _over_envs(n_step_returns, in_axes=(1, 1, 1, 1, None, None))(
+                traj.reward, next_values, traj.terminated, traj.truncated, gamma, config.n_steps
+            )
+            advantages = targets - traj.value
+        if config.normalize_advantages:
+            advantages = _standardize(advantages, ones)
+        return advantages, ones, targets
+    # REINFORCE
+    if config.baseline == "value":
+        returns = _over_envs(discounted_returns, in_axes=(1, 1, 1, 1, None))(
+            traj.reward, next_values, traj.terminated, traj.truncated, gamma
+        )
+        return returns - traj.value, ones, returns
+    weights = _over_envs(complete_return_mask)(traj.terminated, traj.truncated).astype(jnp.float32)
+    returns = _over_envs(discounted_returns, in_axes=(1, 1, 1, 1, None))(
+        traj.reward, jnp.zeros_like(traj.reward), traj.terminated, traj.truncated, gamma
+    )
+    if config.baseline == "normalize":
+        returns = _standardize(returns, weights)
+    return returns, weights, None
+
+
+def train_step(parts: ActorCriticParts, state: ACState) -> tuple[ACState, dict]:
+    """One rollout, then one gradient step on all of it."""
+    config = parts.config
+    batch_size = config.num_envs * config.rollout_len
+    key, rollout_key = jax.random.split(state.key)
+    state, traj, metrics = actor_critic.collect(parts, state, rollout_key)
+    next_values = actor_critic.bootstrap_values(parts, state.params, traj) if uses_value(config) else None
+    advantages, weights, targets = advantages_and_targets(config, traj, next_values, state.hparams)
+    flat = lambda x: None if x is None else x.reshape((batch_size,) + x.shape[2:])  # noqa: E731
+    grads, aux = jax.grad(policy_gradient_loss, has_aux=True)(
+        state.params.network, parts.network.apply, flat(traj.obs), flat(traj.action),
+        flat(advantages), flat(weights), flat(targets), state.hparams,
+    )
+    network_params, opt_state = actor_critic.apply_gradients(parts, state, state.opt_state, state.params.network, grads)
+    state = actor_critic.finish(state, traj, network_params, opt_state, key)
+    aux["used_fraction"] = weights.mean()
+    return state, {**metrics, **aux}
+
+
+# -- the agents -----------------------------------------------------------------------------------
 def _make(name: str, env: Any, env_params: Any, config: Any, hparams_cls: type[OnPolicyHParams]) -> Agent:
     parts = actor_critic.build(name, env, env_params, config)
-    batch_size = config.num_envs * config.rollout_len
-    over_envs = partial(jax.vmap, in_axes=1, out_axes=1)
-
-    def advantages_and_targets(traj: actor_critic.RolloutStep, next_values: jax.Array, hparams: OnPolicyHParams):
-        """(advantages, per-sample weights, value targets or None) for this agent's estimator."""
-        gamma = hparams.gamma
-        ones = jnp.ones_like(traj.reward)
-        if isinstance(config, A2CConfig):
-            if config.advantage == "gae":
-                advantages, targets = over_envs(gae, in_axes=(1, 1, 1, 1, 1, None, None))(
-                    traj.reward, traj.value, next_values, traj.terminated, traj.truncated, gamma, hparams.gae_lambda
-                )
-            else:
-                targets = over_envs(n_step_returns, in_axes=(1, 1, 1, 1, None, None))(
-                    traj.reward, next_values, traj.terminated, traj.truncated, gamma, config.n_steps
-                )
-                advantages = targets - traj.value
-            if config.normalize_advantages:
-                advantages = _standardize(advantages, ones)
-            return advantages, ones, targets
-        # REINFORCE
-        if config.baseline == "value":
-            returns = over_envs(discounted_returns, in_axes=(1, 1, 1, 1, None))(
-                traj.reward, next_values, traj.terminated, traj.truncated, gamma
-            )
-            return returns - traj.value, ones, returns
-        weights = over_envs(complete_return_mask)(traj.terminated, traj.truncated).astype(jnp.float32)
-        returns = over_envs(discounted_returns, in_axes=(1, 1, 1, 1, None))(
-            traj.reward, jnp.zeros_like(traj.reward), traj.terminated, traj.truncated, gamma
-        )
-        if config.baseline == "normalize":
-            returns = _standardize(returns, weights)
-        return returns, weights, None
-
-    def train_step(state: actor_critic.ACState) -> tuple[actor_critic.ACState, dict]:
-        key, rollout_key = jax.random.split(state.key)
-        state, traj, metrics = parts.collect(state, rollout_key)
-        uses_value = isinstance(config, A2CConfig) or config.baseline == "value"
-        next_values = parts.bootstrap_values(state.params, traj) if uses_value else None
-        advantages, weights, targets = advantages_and_targets(traj, next_values, state.hparams)
-        flat = lambda x: None if x is None else x.reshape((batch_size,) + x.shape[2:])  # noqa: E731
-        grads, aux = jax.grad(policy_gradient_loss, has_aux=True)(
-            state.params.network, parts.network.apply, flat(traj.obs), flat(traj.action),
-            flat(advantages), flat(weights), flat(targets), state.hparams,
-        )
-        network_params, opt_state = parts.apply_gradients(state, state.opt_state, state.params.network, grads)
-        state = parts.finish(state, traj, network_params, opt_state, key)
-        aux["used_fraction"] = weights.mean()
-        return state, {**metrics, **aux}
-
-    return actor_critic.make_agent(name, parts, env, env_params, hparams_cls, train_step)
+    return actor_critic.make_agent(name, parts, env, env_params, hparams_cls, partial(train_step, parts))
 
 
 def make_reinforce(env: Any, env_params: Any, config: ReinforceConfig | dict | None = None, *, name: str = "reinforce") -> Agent:

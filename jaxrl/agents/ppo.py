@@ -9,22 +9,23 @@ action spaces. Truncated episodes bootstrap from V(final observation); only term
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any, NamedTuple
 
 import chex
 import jax
 import jax.numpy as jnp
-
-from jaxrl.core import actor_critic
 from flax import struct
 
-from jaxrl.core.actor_critic import ActorCriticConfig, OnPolicyHParams
+from jaxrl.core import actor_critic
+from jaxrl.core.actor_critic import ACState, ActorCriticConfig, ActorCriticParts, OnPolicyHParams, RolloutStep
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.errors import ConfigError
 from jaxrl.core.returns import gae
 
 
+# -- config and hyperparameters -------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class PPOConfig(ActorCriticConfig):
     num_envs: int = 8
@@ -41,7 +42,10 @@ class PPOHParams(OnPolicyHParams):
     gae_lambda: float = hparam(0.95, "GAE lambda", low=0, high=1)
 
 
+# -- loss -----------------------------------------------------------------------------------------
 class Batch(NamedTuple):
+    """Rollout samples with their advantages and value targets (leading axis: samples)."""
+
     obs: Any
     action: jax.Array
     log_prob: jax.Array
@@ -82,8 +86,49 @@ def ppo_loss(
     return loss, aux
 
 
-def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None, *, name: str = "ppo") -> Agent:
-    config = resolve_config(PPOConfig, config, name)
+def gae_batch(traj: RolloutStep, next_values: jax.Array, hparams: PPOHParams) -> Batch:
+    """The rollout's GAE(lambda) advantages and value targets, flattened to one batch
+    ``[num_envs * rollout_len, ...]``."""
+    advantages, targets = jax.vmap(gae, in_axes=(1, 1, 1, 1, 1, None, None), out_axes=1)(
+        traj.reward, traj.value, next_values, traj.terminated, traj.truncated, hparams.gamma, hparams.gae_lambda
+    )
+    batch = Batch(traj.obs, traj.action, traj.log_prob, traj.value, advantages, targets)
+    return jax.tree.map(lambda x: x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:]), batch)
+
+
+# -- the agent's step -----------------------------------------------------------------------------
+def train_step(parts: ActorCriticParts, state: ACState) -> tuple[ACState, dict]:
+    """One rollout, then ``num_epochs`` passes of ``num_minibatches`` gradient steps over it."""
+    config, hparams = parts.config, state.hparams
+    batch_size = config.num_envs * config.rollout_len
+    minibatch_size = batch_size // config.num_minibatches
+    key, rollout_key, update_key = jax.random.split(state.key, 3)
+    state, traj, metrics = actor_critic.collect(parts, state, rollout_key)
+    batch = gae_batch(traj, actor_critic.bootstrap_values(parts, state.params, traj), hparams)
+
+    def minibatch_step(carry, minibatch):
+        network_params, opt_state = carry
+        grads, aux = jax.grad(ppo_loss, has_aux=True)(
+            network_params, parts.network.apply, minibatch, hparams, config.normalize_advantages, config.clip_value
+        )
+        network_params, opt_state = actor_critic.apply_gradients(parts, state, opt_state, network_params, grads)
+        return (network_params, opt_state), aux
+
+    def epoch(carry, epoch_key):
+        order = jax.random.permutation(epoch_key, batch_size)
+        minibatches = jax.tree.map(
+            lambda x: x[order].reshape((config.num_minibatches, minibatch_size) + x.shape[1:]), batch
+        )
+        return jax.lax.scan(minibatch_step, carry, minibatches)
+
+    epoch_keys = jax.random.split(update_key, config.num_epochs)
+    (network_params, opt_state), aux = jax.lax.scan(epoch, (state.params.network, state.opt_state), epoch_keys)
+    state = actor_critic.finish(state, traj, network_params, opt_state, key)
+    return state, {**metrics, **jax.tree.map(jnp.mean, aux)}
+
+
+# -- the agent ------------------------------------------------------------------------------------
+def _validate(config: PPOConfig) -> None:
     batch_size = config.num_envs * config.rollout_len
     if config.num_epochs < 1 or config.num_minibatches < 1:
         raise ConfigError("num_epochs and num_minibatches must be >= 1")
@@ -92,40 +137,10 @@ def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None, *, n
             f"num_envs x rollout_len = {config.num_envs} x {config.rollout_len} = {batch_size} does not divide into "
             f"num_minibatches={config.num_minibatches}; choose values whose product is a multiple of num_minibatches"
         )
+
+
+def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None, *, name: str = "ppo") -> Agent:
+    config = resolve_config(PPOConfig, config, name)
+    _validate(config)
     parts = actor_critic.build(name, env, env_params, config)
-    minibatch_size = batch_size // config.num_minibatches
-
-    def train_step(state: actor_critic.ACState) -> tuple[actor_critic.ACState, dict]:
-        hparams = state.hparams
-        key, rollout_key, update_key = jax.random.split(state.key, 3)
-        state, traj, metrics = parts.collect(state, rollout_key)
-        next_values = parts.bootstrap_values(state.params, traj)
-        advantages, targets = jax.vmap(gae, in_axes=(1, 1, 1, 1, 1, None, None), out_axes=1)(
-            traj.reward, traj.value, next_values, traj.terminated, traj.truncated, hparams.gamma, hparams.gae_lambda
-        )
-        batch = Batch(traj.obs, traj.action, traj.log_prob, traj.value, advantages, targets)
-        batch = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]), batch)
-
-        def minibatch_step(carry, minibatch):
-            network_params, opt_state = carry
-            grads, aux = jax.grad(ppo_loss, has_aux=True)(
-                network_params, parts.network.apply, minibatch, hparams, config.normalize_advantages, config.clip_value
-            )
-            network_params, opt_state = parts.apply_gradients(state, opt_state, network_params, grads)
-            return (network_params, opt_state), aux
-
-        def epoch(carry, epoch_key):
-            order = jax.random.permutation(epoch_key, batch_size)
-            minibatches = jax.tree.map(
-                lambda x: x[order].reshape((config.num_minibatches, minibatch_size) + x.shape[1:]), batch
-            )
-            return jax.lax.scan(minibatch_step, carry, minibatches)
-
-        epoch_keys = jax.random.split(update_key, config.num_epochs)
-        (network_params, opt_state), aux = jax.lax.scan(
-            epoch, (state.params.network, state.opt_state), epoch_keys
-        )
-        state = parts.finish(state, traj, network_params, opt_state, key)
-        return state, {**metrics, **jax.tree.map(jnp.mean, aux)}
-
-    return actor_critic.make_agent(name, parts, env, env_params, PPOHParams, train_step)
+    return actor_critic.make_agent(name, parts, env, env_params, PPOHParams, partial(train_step, parts))

@@ -11,6 +11,7 @@ actor update and its critic target.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any, Callable, NamedTuple
 
 import chex
@@ -68,18 +69,26 @@ class ContinuousState:
     noise: jax.Array | None  # Ornstein-Uhlenbeck exploration state [num_envs, D], DDPG's option
 
 
+# (state, key) -> (actions in [-1, 1], the new noise state or None): an agent's exploration policy
+Behave = Callable[[ContinuousState, jax.Array], tuple[jax.Array, jax.Array | None]]
+
+
 class ContinuousParts(NamedTuple):
-    """The built pieces a continuous off-policy agent composes."""
+    """The static pieces of a continuous off-policy agent, built once by its ``make``."""
 
     config: ContinuousConfig
-    action_dim: int
+    venv: VecEnv
+    buffer: ReplayBuffer
     actor: Any  # a flax module: observation -> the agent's actor output
-    critic: CriticEnsemble
-    init: Callable[..., ContinuousState]
-    env_step: Callable[[ContinuousState, jax.Array, Callable], tuple[ContinuousState, dict]]
-    sample: Callable[[ContinuousState, jax.Array], Batch]
-    critic_step: Callable[[ContinuousState, Batch, jax.Array], tuple[ContinuousState, dict]]
-    to_env: Callable[[jax.Array], jax.Array]
+    critic: CriticEnsemble  # (observation, action in [-1, 1]) -> values [num_critics, ...]
+    obs_shape: tuple[int, ...]
+    action_dim: int
+    action_shape: tuple[int, ...]  # the env's
+    action_low: np.ndarray  # the env's bounds, flattened to [action_dim]
+    action_high: np.ndarray
+    target_actor: bool  # the state has a target actor (DDPG, TD3)
+    learn_alpha: bool  # the state has a learned entropy temperature (SAC)
+    ou_noise: bool  # the state has an Ornstein-Uhlenbeck noise process (DDPG's option)
 
 
 def validate(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig) -> None:
@@ -105,84 +114,108 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
     validate(agent_name, env, env_params, config)
     action_space = env.action_space(env_params)
     action_dim = int(np.prod(action_space.shape))
-    actor = make_actor(action_dim)
     low, high = (bound.reshape(action_dim) for bound in box_bounds(action_space))
-    obs_shape = tuple(env.observation_space(env_params).shape)
-    venv = VecEnv(env, env_params, config.num_envs)
-    buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs)
-    critic = CriticEnsemble(config.num_critics, tuple(int(w) for w in config.hidden), config.activation)
+    return ContinuousParts(
+        config=config,
+        venv=VecEnv(env, env_params, config.num_envs),
+        buffer=ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs),
+        actor=make_actor(action_dim),
+        critic=CriticEnsemble(config.num_critics, tuple(int(w) for w in config.hidden), config.activation),
+        obs_shape=tuple(env.observation_space(env_params).shape),
+        action_dim=action_dim,
+        action_shape=tuple(action_space.shape),
+        action_low=low,
+        action_high=high,
+        target_actor=target_actor,
+        learn_alpha=learn_alpha,
+        ou_noise=ou_noise,
+    )
 
-    def to_env(action: jax.Array) -> jax.Array:
-        """[-1, 1] -> the env's bounds, in its action shape."""
-        scaled = low + 0.5 * (jnp.clip(action, -1.0, 1.0) + 1.0) * (high - low)
-        return scaled.reshape(action.shape[:-1] + tuple(action_space.shape))
 
-    def init(key: jax.Array, hparams: ContinuousHParams) -> ContinuousState:
-        actor_key, critic_key, env_key, key = jax.random.split(key, 4)
-        obs, env_state = venv.reset(env_key)
-        dummy_obs, dummy_action = jnp.zeros(obs_shape, jnp.float32), jnp.zeros(action_dim, jnp.float32)
-        actor_params = actor.init(actor_key, dummy_obs)
-        critic_params = critic.init(critic_key, dummy_obs, dummy_action)
-        example = Transition(dummy_obs, dummy_action, jnp.zeros(()), jnp.zeros((), bool), jnp.zeros((), bool), dummy_obs)
-        log_alpha = jnp.log(hparams.alpha_init) if learn_alpha else None
-        zero = jnp.zeros((), jnp.int32)
-        return ContinuousState(
-            params=actor_params,
-            critic_params=critic_params,
-            target_actor_params=actor_params if target_actor else None,
-            target_critic_params=critic_params,
-            actor_opt_state=optim.init(actor_params, hparams.actor_learning_rate, hparams.max_grad_norm),
-            critic_opt_state=optim.init(critic_params, hparams.learning_rate, hparams.max_grad_norm),
-            log_alpha=log_alpha,
-            alpha_opt_state=optim.init(log_alpha, hparams.alpha_learning_rate, hparams.max_grad_norm) if learn_alpha else None,
-            buffer=buffer.init(example),
-            hparams=hparams,
-            env_state=env_state,
-            obs=obs,
-            key=key,
-            steps=zero,
-            updates=zero,
-            noise=jnp.zeros((config.num_envs, action_dim)) if ou_noise else None,
-        )
+def to_env(parts: ContinuousParts, action: jax.Array) -> jax.Array:
+    """[-1, 1] -> the env's bounds, in its action shape."""
+    low, high = parts.action_low, parts.action_high
+    scaled = low + 0.5 * (jnp.clip(action, -1.0, 1.0) + 1.0) * (high - low)
+    return scaled.reshape(action.shape[:-1] + parts.action_shape)
 
-    def env_step(state: ContinuousState, key: jax.Array, behave: Callable) -> tuple[ContinuousState, dict]:
-        """One step of every env; ``behave(state, key) -> (actions in [-1, 1], noise state)`` is the
-        agent's exploration policy, replaced by uniform actions before learning starts."""
-        behave_key, random_key, env_key = jax.random.split(key, 3)
-        actions, noise = behave(state, behave_key)
-        uniform = jax.random.uniform(random_key, actions.shape, minval=-1.0, maxval=1.0)
-        actions = jnp.where(learning_started(config, state.steps), jnp.clip(actions, -1.0, 1.0), uniform)
-        env_state, out = venv.step(env_key, state.env_state, to_env(actions))
-        transition = Transition(state.obs, actions, out.reward.astype(jnp.float32), out.terminated, out.truncated, out.final_obs)
-        if noise is not None:  # a fresh noise process for each new episode
-            noise = jnp.where(out.info["episode_done"][:, None], 0.0, noise)
-        state = state.replace(env_state=env_state, obs=out.obs, buffer=buffer.add(state.buffer, transition),
-                              steps=state.steps + config.num_envs, noise=noise)
-        return state, episode_metrics(out.info)
 
-    def sample(state: ContinuousState, key: jax.Array) -> Batch:
-        drawn = buffer.sample(state.buffer, key, config.batch_size)
-        data = buffer.get(state.buffer, drawn.rows, drawn.envs)
-        discount = state.hparams.gamma * (1.0 - data.terminated.astype(jnp.float32))
-        return Batch(data.obs.astype(jnp.float32), data.action, data.reward, discount, data.final_obs.astype(jnp.float32))
+# -- the agent's steps ----------------------------------------------------------------------------
+def init(parts: ContinuousParts, key: jax.Array, hparams: ContinuousHParams) -> ContinuousState:
+    """Fresh networks (targets equal to them), optimisers, an empty buffer and reset envs."""
+    actor_key, critic_key, env_key, key = jax.random.split(key, 4)
+    obs, env_state = parts.venv.reset(env_key)
+    dummy_obs, dummy_action = jnp.zeros(parts.obs_shape, jnp.float32), jnp.zeros(parts.action_dim, jnp.float32)
+    actor_params = parts.actor.init(actor_key, dummy_obs)
+    critic_params = parts.critic.init(critic_key, dummy_obs, dummy_action)
+    example = Transition(dummy_obs, dummy_action, jnp.zeros(()), jnp.zeros((), bool), jnp.zeros((), bool), dummy_obs)
+    learn_alpha = parts.learn_alpha
+    log_alpha = jnp.log(hparams.alpha_init) if learn_alpha else None
+    zero = jnp.zeros((), jnp.int32)
+    return ContinuousState(
+        params=actor_params,
+        critic_params=critic_params,
+        target_actor_params=actor_params if parts.target_actor else None,
+        target_critic_params=critic_params,
+        actor_opt_state=optim.init(actor_params, hparams.actor_learning_rate, hparams.max_grad_norm),
+        critic_opt_state=optim.init(critic_params, hparams.learning_rate, hparams.max_grad_norm),
+        log_alpha=log_alpha,
+        alpha_opt_state=optim.init(log_alpha, hparams.alpha_learning_rate, hparams.max_grad_norm) if learn_alpha else None,
+        buffer=parts.buffer.init(example),
+        hparams=hparams,
+        env_state=env_state,
+        obs=obs,
+        key=key,
+        steps=zero,
+        updates=zero,
+        noise=jnp.zeros((parts.config.num_envs, parts.action_dim)) if parts.ou_noise else None,
+    )
 
-    def critic_step(state: ContinuousState, batch: Batch, target: jax.Array) -> tuple[ContinuousState, dict]:
-        """Regress every critic on ``target`` (0.5 x squared error, summed over critics)."""
-        chex.assert_rank(target, 1)
-        target = jax.lax.stop_gradient(target)
 
-        def loss_fn(critic_params: Any) -> tuple[jax.Array, jax.Array]:
-            q = critic.apply(critic_params, batch.obs, batch.action)  # [num_critics, batch]
-            return 0.5 * jnp.mean((q - target) ** 2, axis=-1).sum(), q.mean()
+def env_step(parts: ContinuousParts, state: ContinuousState, key: jax.Array,
+             behave: Behave) -> tuple[ContinuousState, dict]:
+    """One step of every env; ``behave(state, key) -> (actions in [-1, 1], noise state)`` is the
+    agent's exploration policy, replaced by uniform actions before learning starts."""
+    config = parts.config
+    behave_key, random_key, env_key = jax.random.split(key, 3)
+    actions, noise = behave(state, behave_key)
+    uniform = jax.random.uniform(random_key, actions.shape, minval=-1.0, maxval=1.0)
+    actions = jnp.where(learning_started(config, state.steps), jnp.clip(actions, -1.0, 1.0), uniform)
+    env_state, out = parts.venv.step(env_key, state.env_state, to_env(parts, actions))
+    transition = Transition(state.obs, actions, out.reward.astype(jnp.float32), out.terminated, out.truncated, out.final_obs)
+    if noise is not None:  # a fresh noise process for each new episode
+        noise = jnp.where(out.info["episode_done"][:, None], 0.0, noise)
+    state = state.replace(env_state=env_state, obs=out.obs, buffer=parts.buffer.add(state.buffer, transition),
+                          steps=state.steps + config.num_envs, noise=noise)
+    return state, episode_metrics(out.info)
 
-        (loss, q_mean), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic_params)
-        ready = learning_started(config, state.steps)
-        critic_params, opt_state = optim.step(state.critic_params, state.critic_opt_state, grads,
-                                                  state.hparams.learning_rate, ready)
-        metrics = off_policy.learning_metrics(ready, {"critic_loss": loss, "q_mean": q_mean})
-        return state.replace(critic_params=critic_params, critic_opt_state=opt_state), metrics
 
-    return ContinuousParts(config, action_dim, actor, critic, init, env_step, sample, critic_step, to_env)
+def sample(parts: ContinuousParts, state: ContinuousState, key: jax.Array) -> Batch:
+    """A uniform minibatch of ``batch_size`` transitions, ``discount = gamma (1 - terminated)``."""
+    drawn = parts.buffer.sample(state.buffer, key, parts.config.batch_size)
+    data = parts.buffer.get(state.buffer, drawn.rows, drawn.envs)
+    discount = state.hparams.gamma * (1.0 - data.terminated.astype(jnp.float32))
+    return Batch(data.obs.astype(jnp.float32), data.action, data.reward, discount, data.final_obs.astype(jnp.float32))
+
+
+def critic_loss(critic_params: Any, parts: ContinuousParts, batch: Batch,
+                target: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Every critic's regression on ``target`` (0.5 x squared error, summed over critics); returns
+    the loss and the mean ``Q(s, a)``."""
+    chex.assert_rank([batch.obs, batch.action, target], [1 + len(parts.obs_shape), 2, 1])
+    q = parts.critic.apply(critic_params, batch.obs, batch.action)  # [num_critics, batch]
+    return 0.5 * jnp.mean((q - target) ** 2, axis=-1).sum(), q.mean()
+
+
+def critic_step(parts: ContinuousParts, state: ContinuousState, batch: Batch,
+                target: jax.Array) -> tuple[ContinuousState, dict]:
+    """One optimiser step of the critics on ``target``; masked out before learning starts."""
+    target = jax.lax.stop_gradient(target)
+    (loss, q_mean), grads = jax.value_and_grad(critic_loss, has_aux=True)(state.critic_params, parts, batch, target)
+    ready = learning_started(parts.config, state.steps)
+    critic_params, opt_state = optim.step(state.critic_params, state.critic_opt_state, grads,
+                                          state.hparams.learning_rate, ready)
+    metrics = off_policy.learning_metrics(ready, {"critic_loss": loss, "q_mean": q_mean})
+    return state.replace(critic_params=critic_params, critic_opt_state=opt_state), metrics
 
 
 def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, hparams_cls: type[ContinuousHParams],
@@ -197,7 +230,7 @@ def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, hpa
         env_params=env_params,
         config=config,
         hparams_cls=hparams_cls,
-        init=parts.init,
+        init=partial(init, parts),
         train_step=off_policy.make_train_step(config, env_step, learn, rounds=rounds, then=then),
         act=act,
         steps_per_update=config.num_envs * config.train_freq * rounds,
