@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -162,11 +163,12 @@ def test_a_fresh_directory_is_locked_before_config_is_written(tmp_path):
 # ------------------------------------------------------------------------------ failed writes
 
 def _enospc_on(name: str, nth: int):
-    """An ``os.fsync`` that fails with ENOSPC on the ``nth`` sync of a file whose name contains ``name``."""
+    """An ``os.fsync`` that fails with ENOSPC on the ``nth`` sync of a file whose name contains ``name``
+    (syncs in the main thread only: tensorboardX's writer thread also syncs, at times of its own)."""
     real, seen = os.fsync, []
 
     def fsync(fd: int) -> None:
-        if name in os.readlink(f"/proc/self/fd/{fd}"):
+        if threading.current_thread() is threading.main_thread() and name in os.readlink(f"/proc/self/fd/{fd}"):
             seen.append(fd)
             if len(seen) == nth:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
