@@ -110,7 +110,8 @@ def _output_dir(args: argparse.Namespace) -> tuple[Path, bool]:
         return Path(args.resume), True
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     prefix = "" if args.command == "train" else f"{args.command}-"
-    return Path(args.out or f"runs/{prefix}{args.algo}-{args.env}-{stamp}"), False
+    env = args.env.replace("/", "-")  # an env id such as probe/TimeLimit must not nest directories
+    return Path(args.out or f"runs/{prefix}{args.algo}-{env}-{stamp}"), False
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -190,29 +191,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise ConfigError(f"--episodes {args.episodes} must be >= 1")
     run = load(args.run_dir)
-    evaluation = run.evaluate(episodes=args.episodes, seed=args.seed)
     config = run.config
-    print(f"{config['algo']} on {config['env']} ({args.run_dir}), greedy, {args.episodes} episodes per seed:")
+    seed = config.get("seed", 0) if args.seed is None else args.seed  # default: the final evaluation's seed
+    evaluation = run.evaluate(episodes=args.episodes, seed=seed)
+    same = "as in training's final table" if seed == config.get("seed", 0) else f"training's final table used {config.get('seed', 0)}"
+    print(f"{config['algo']} on {config['env']} ({args.run_dir}), greedy, {args.episodes} episodes per seed, "
+          f"evaluation seed {seed} ({same}):")
     print(summary_table(evaluation, run.hparams, run.run_shape))
     return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from jaxrl.io import render
+    from jaxrl.io import render, report
     from jaxrl.runs import load
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes {args.episodes} must be >= 1")
     if args.fps < 1:
         raise ConfigError(f"--fps {args.fps} must be >= 1")
+    embedded = Path(args.run_dir) / report.GIF_FILE
+    out = Path(args.out or embedded)
+    if out.suffix.lower() != ".gif":
+        raise ConfigError(f"--out {out}: render writes a GIF; name the file with .gif, e.g. --out {out.with_suffix('.gif')}")
     run = load(args.run_dir)
-    params = run.params(seed=args.seed, setting=args.setting)
-    out = Path(args.out or Path(args.run_dir) / "episode.gif")
     if not out.parent.is_dir():
         raise ConfigError(f"--out {out}: directory {out.parent} does not exist")
-    episodes = render.render_gif(run.agent, params, out, episodes=args.episodes, seed=args.seed, fps=args.fps)
+    params = run.params(seed=args.seed, setting=args.setting)
+
+    def progress(index: int, episode: dict) -> None:
+        print(f"episode {index + 1}/{args.episodes}: return {episode['return']:.4g}, "
+              f"{len(episode['rewards'])} steps", file=sys.stderr, flush=True)
+
+    episodes = render.render_gif(run.agent, params, out, episodes=args.episodes, seed=args.seed, fps=args.fps,
+                                 on_episode=progress)
     returns = ", ".join(f"{e['return']:.4g}" for e in episodes)
     print(f"{out}: {args.episodes} episode(s) of seed {args.seed}'s policy, returns {returns}")
+    if out.resolve() != embedded.resolve():
+        print(f"(jaxrl report embeds {embedded}, the default --out, not this file)")
     return 0
 
 
@@ -299,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="evaluate a run directory's final policies again")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--episodes", type=int, default=100)
-    evaluate.add_argument("--seed", type=int, default=1)
+    evaluate.add_argument("--seed", type=int, default=None, help="evaluation seed (default: the run's --seed, as its final table)")
     evaluate.set_defaults(func=cmd_eval)
 
     render = sub.add_parser("render", help="a GIF of a trained policy (toy-text grids, classic control, MinAtar)")

@@ -20,7 +20,6 @@ import math
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import jax
-import numpy as np
 
 from jaxrl import agents as agents_lib
 from jaxrl.core.agent import Agent
@@ -267,26 +266,31 @@ def _saved_settings(config: dict[str, Any], agent: Agent) -> list[dict[str, floa
     return [{k: v for k, v in setting.items() if k not in engine} for setting in config["hparams"]]
 
 
-def _open_run_dir(out: str | Path, run: Run, resume: bool) -> tuple[Path, checkpoint.Checkpoint | None]:
-    """A fresh run directory holding config.json, or ``out`` reopened to resume (same definition)."""
+def _open_run_dir(out: Path, run: Run, resume: bool) -> tuple[run_dir.WriterLock, checkpoint.Checkpoint | None]:
+    """Lock a fresh run directory holding config.json, or lock ``out`` and reopen it to resume (same
+    definition; the checkpoint to continue from)."""
     from jaxrl import __version__
 
     definition = run.definition()
     if not resume:
         return run_dir.create_run_dir(out, {**definition, "jaxrl_version": __version__}), None
-    path = Path(out)
-    saved = run_dir.read_config(path)
-    run_dir.check_same_run(path, {**saved, "hparams": _saved_settings(saved, run.agent)}, definition)
-    return path, run_dir.reopen(path, run.run_shape[-1])
+    saved = run_dir.read_config(out)
+    run_dir.check_same_run(out, {**saved, "hparams": _saved_settings(saved, run.agent)}, definition)
+    lock = run_dir.WriterLock(out)
+    try:
+        return lock, run_dir.reopen(out, run.run_shape[-1])
+    except BaseException:
+        lock.release()
+        raise
 
 
-def _file_writers(path: Path, run: Run, previous: checkpoint.Checkpoint | None, resume: bool, tensorboard: bool) -> list[Callback]:
+def _file_writers(path: Path, run: Run, previous: checkpoint.Checkpoint | None, tensorboard: bool) -> list[Callback]:
     """The callbacks that write metrics, TensorBoard events and a checkpoint after each chunk."""
     callbacks: list[Callback] = [run_dir.MetricsWriter(path, run.run_shape[-1])]
     if tensorboard and tb.available():
         events = tb.TensorBoardWriter(path, run.run_shape)
-        if resume:
-            events.restart(previous.env_steps if previous else np.zeros(0), previous.metrics if previous else {})
+        if previous is not None:
+            events.restart(previous.env_steps, previous.metrics)
         callbacks.append(events)
     callbacks.append(checkpoint.CheckpointWriter(path, previous))  # last: a checkpoint means all else is written
     return callbacks
@@ -299,17 +303,20 @@ def execute(run: Run, *, out: str | Path | None = None, resume: bool = False, ev
     The directory gets config, metrics, a checkpoint per chunk, params, eval.json and the
     learning-curve PNGs (``plot=False`` leaves them to the caller); TensorBoard events too when
     tensorboardX is installed, unless ``tensorboard=False``. ``resume=True`` continues the run in
-    ``out`` from its last checkpoint; the outcome equals an uninterrupted run's bit for bit.
+    ``out`` from its last checkpoint; the outcome equals an uninterrupted run's bit for bit. The
+    directory is locked while this runs: a second writer is refused.
     """
     if eval_episodes < 1:
         raise ConfigError(f"eval_episodes={eval_episodes} must be >= 1")
-    path, previous = _open_run_dir(out, run, resume) if out is not None else (None, None)
-    callbacks = _file_writers(path, run, previous, resume, tensorboard) if path is not None else []
-    result = train_run(run, progress=progress, callbacks=callbacks, resume=previous)
-    if path is not None:
+    if out is None:
+        result = train_run(run, progress=progress)
+        return result, evaluate(result, episodes=eval_episodes, seed=run.spec.seed), None
+    path = Path(out)
+    lock, previous = _open_run_dir(path, run, resume)
+    with lock:
+        result = train_run(run, progress=progress, callbacks=_file_writers(path, run, previous, tensorboard), resume=previous)
         run_dir.save_params(path, result.final_params)
-    evaluation = evaluate(result, episodes=eval_episodes, seed=run.spec.seed)
-    if path is not None:
+        evaluation = evaluate(result, episodes=eval_episodes, seed=run.spec.seed)
         run_dir.write_eval(path, eval_episodes, evaluation.summary(), evaluation.per_run())
         if plot:
             plot_curves(path)
@@ -345,9 +352,7 @@ def load(path: str | Path) -> LoadedRun:
     agent = agents_lib.make(config["algo"], config["env"], config=config["config"], **config.get("env_kwargs", {}))
     shape = run_dir.run_shape(config)
     target = jax.eval_shape(agent.init, jax.random.key(0), agent.hparams()).params
-    params = run_dir.read_params(path, target)
-    if tuple(np.shape(jax.tree.leaves(params)[0])[: len(shape)]) != shape:
-        raise ConfigError(f"{path / run_dir.PARAMS_FILE} does not hold {shape} runs; the run directory is inconsistent")
+    params = run_dir.read_params(path, target, shape)
     return LoadedRun(path, config, agent, _saved_settings(config, agent), shape, params)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from flax import serialization
 
 from jaxrl.errors import ConfigError
-from jaxrl.io.files import atomic_write_bytes
+from jaxrl.io.files import atomic_write_bytes, unreadable
 
 CHECKPOINT_FILE = "checkpoint.msgpack"
 FORMAT_VERSION = 1
@@ -118,9 +118,16 @@ def save(path: str | Path, checkpoint: Checkpoint) -> None:
 
 
 def load(path: str | Path) -> Checkpoint | None:
-    """The run directory's checkpoint, or None when it has none yet."""
+    """The run directory's checkpoint, or None when it has none yet; a clear error for a damaged one."""
     file = Path(path) / CHECKPOINT_FILE
-    return Checkpoint.from_bytes(file.read_bytes()) if file.exists() else None
+    if not file.exists():
+        return None
+    try:
+        return Checkpoint.from_bytes(file.read_bytes())
+    except ConfigError:
+        raise
+    except Exception as error:  # msgpack raises several kinds on a damaged file
+        raise unreadable(file, error, "the run cannot be resumed from it; start it again with --out NEW_DIR") from None
 
 
 class CheckpointWriter:

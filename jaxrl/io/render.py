@@ -21,6 +21,7 @@ from jaxrl.io.files import atomic_write_bytes
 
 SIZE = 256  # drawings are about this many pixels across
 Drawer = Callable[[np.ndarray], Any]  # observation -> PIL image
+EpisodeCallback = Callable[[int, dict], None]  # (episode index, episode) as each episode ends
 
 
 def _new(width: int, height: int, colour: tuple[int, int, int] = (245, 245, 245)) -> tuple[Any, Any]:
@@ -220,9 +221,11 @@ def drawer_for(env: Any) -> Drawer:
 
 # ----------------------------------------------------------------------------------- rollouts
 
-def rollout_observations(agent: Any, params: Any, episodes: int, seed: int = 0, max_steps: int | None = None) -> list[dict]:
+def rollout_observations(agent: Any, params: Any, episodes: int, seed: int = 0, max_steps: int | None = None,
+                         on_episode: EpisodeCallback | None = None) -> list[dict]:
     """Run ``episodes`` episodes of the deterministic policy; per episode, every observation
-    (the last one the action led to, before auto-reset), the rewards and the return."""
+    (the last one the action led to, before auto-reset), the rewards and the return.
+    ``on_episode(index, episode)`` is called as each episode ends (for progress)."""
     venv = VecEnv(agent.env, agent.env_params, 1)
     max_steps = int(max_steps or agent.env_params.max_steps_in_episode)
     act = jax.jit(agent.act)
@@ -248,6 +251,8 @@ def rollout_observations(agent: Any, params: Any, episodes: int, seed: int = 0, 
             if bool(result.terminated[0] | result.truncated[0]):
                 break
         out.append({"observations": frames, "rewards": rewards, "return": float(np.sum(rewards))})
+        if on_episode is not None:
+            on_episode(len(out) - 1, out[-1])
     return out
 
 
@@ -278,13 +283,13 @@ def gif_bytes(frames: list[Any], fps: int = 25) -> bytes:
 
 
 def render_gif(agent: Any, params: Any, path: str | Path, episodes: int = 3, seed: int = 0, fps: int = 25,
-               max_steps: int | None = None) -> list[dict]:
+               max_steps: int | None = None, on_episode: EpisodeCallback | None = None) -> list[dict]:
     """Write a GIF of ``episodes`` episodes of one run's policy (``params`` of a single run), each
     cut at ``max_steps`` (default: the env's time limit). Returns the episodes (observations,
-    rewards, return)."""
+    rewards, return); ``on_episode`` as for ``rollout_observations``."""
     if episodes < 1:
         raise ConfigError(f"episodes={episodes} must be >= 1")
     drawer = drawer_for(agent.env)  # fails before any rollout for envs without a drawing
-    rolled = rollout_observations(agent, jax.tree.map(jnp.asarray, params), episodes, seed, max_steps)
+    rolled = rollout_observations(agent, jax.tree.map(jnp.asarray, params), episodes, seed, max_steps, on_episode)
     atomic_write_bytes(path, gif_bytes(episode_frames(drawer, rolled), fps))
     return rolled

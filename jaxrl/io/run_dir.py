@@ -8,12 +8,15 @@
     RUN_DIR/params.msgpack  final parameters of every run (flax serialization), written atomically
     RUN_DIR/eval.json       the final evaluation summary
     RUN_DIR/learning_curve.png  mean return over seeds with a 95% CI band (sweeps: sweep_curves.png too)
+    RUN_DIR/.lock           holds the PID of the process writing the run, locked (flock) while it runs
 
 A run directory is never overwritten: an existing, non-empty one is refused before anything runs.
+One process writes a run at a time: a second writer (train, sweep or --resume) is refused.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -26,30 +29,85 @@ from flax import serialization
 
 from jaxrl.errors import ConfigError
 from jaxrl.io import checkpoint
-from jaxrl.io.files import atomic_write_bytes, atomic_write_json, to_jsonable
+from jaxrl.io.files import append_synced, atomic_write_bytes, atomic_write_json, to_jsonable, unreadable, write_error
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 METRICS_CSV_FILE = "metrics.csv"
 PARAMS_FILE = "params.msgpack"
 EVAL_FILE = "eval.json"
+LOCK_FILE = ".lock"
+_CONFIG_KEYS = {"algo": str, "env": str, "config": dict, "hparams": list, "seeds": int}
 
 
-def create_run_dir(path: str | Path, run_config: dict[str, Any]) -> Path:
-    """Make a fresh run directory holding ``run_config`` as config.json; refuse one that already holds files."""
-    path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+class WriterLock:
+    """An exclusive ``flock`` on RUN_DIR/.lock, held by the one process writing the run; the OS drops
+    it when that process exits, however it exits (kill -9 included). Use as a context manager."""
+
+    def __init__(self, path: Path):
+        file = Path(path) / LOCK_FILE
+        try:
+            self._fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as error:
+            raise write_error(file, error) from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            self.release()
+            raise ConfigError(f"run directory {path} is being written by another process (PID {holder}); "
+                              "wait for it to finish or stop it, then run the command again") from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the file drops the lock
+            self._fd = -1
+
+    def __enter__(self) -> "WriterLock":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def _refuse_files(path: Path, allowed: tuple[str, ...] = ()) -> None:
+    if path.exists() and (not path.is_dir() or any(p.name not in allowed for p in path.iterdir())):
         raise ConfigError(f"run directory {path} already exists and is not empty; choose another --out or remove it")
-    path.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path / CONFIG_FILE, run_config)
-    return path
+
+
+def create_run_dir(path: Path, run_config: dict[str, Any]) -> WriterLock:
+    """Make a fresh run directory holding ``run_config`` as config.json, locked for this process;
+    refuse one that already holds files (checked again under the lock, against a racing writer)."""
+    _refuse_files(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise write_error(path, error) from None
+    lock = WriterLock(path)
+    try:
+        _refuse_files(path, allowed=(LOCK_FILE,))
+        atomic_write_json(path / CONFIG_FILE, run_config)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
+    """config.json, with its keys' types checked; a clear error for a missing or damaged file."""
     config_path = Path(path) / CONFIG_FILE
     if not config_path.exists():
         raise ConfigError(f"{path} is not a jaxrl run directory (no {CONFIG_FILE})")
-    return json.loads(config_path.read_text())
+    try:
+        config = json.loads(config_path.read_text())
+        wrong = [k for k, kind in _CONFIG_KEYS.items() if not isinstance(config.get(k), kind)]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} missing or of the wrong type")
+    except (ValueError, AttributeError) as error:
+        raise unreadable(config_path, error, "restore it from a copy (the run cannot be read without it)") from None
+    return config
 
 
 def run_shape(config: dict[str, Any]) -> tuple[int, ...]:
@@ -99,10 +157,7 @@ def csv_header(metrics: dict[str, np.ndarray]) -> str:
 
 
 def _append_synced(path: Path, lines: list[str]) -> None:
-    with open(path, "a") as f:
-        f.write("".join(line + "\n" for line in lines))
-        f.flush()
-        os.fsync(f.fileno())
+    append_synced(path, "".join(line + "\n" for line in lines).encode())
 
 
 class MetricsWriter:
@@ -128,20 +183,47 @@ def rewrite_metrics(path: Path, env_steps: np.ndarray, metrics: dict[str, np.nda
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    with open(Path(path) / METRICS_FILE) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    file = Path(path) / METRICS_FILE
+    try:
+        return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+    except ValueError as error:
+        raise unreadable(file, error, "resume the run with --resume RUN_DIR to rewrite it from the checkpoint") from None
 
 
 def save_params(path: Path, params: Any) -> None:
     atomic_write_bytes(Path(path) / PARAMS_FILE, serialization.to_bytes(jax.device_get(params)))
 
 
-def read_params(path: str | Path, target: Any) -> Any:
-    """Every run's final parameters from params.msgpack, in ``target``'s structure (leading axes as saved)."""
-    path = Path(path)
-    if not (path / PARAMS_FILE).exists():
+def _leaf_shapes(tree: Any) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Each leaf's (shape, dtype) by its path in a state dict."""
+    return {jax.tree_util.keystr(p): (tuple(np.shape(x)), np.dtype(x.dtype).name)
+            for p, x in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+
+def _params_mismatch(raw: Any, target: Any, shape: tuple[int, ...]) -> str:
+    """How ``raw`` differs from ``target``'s leaves with leading axes ``shape`` ('' when it does not)."""
+    saved = _leaf_shapes(raw)
+    expected = {p: (shape + s, d) for p, (s, d) in _leaf_shapes(serialization.to_state_dict(target)).items()}
+    if saved.keys() != expected.keys():
+        return f"parameters {sorted(saved)} where this run's config has {sorted(expected)}"
+    return "; ".join(f"{p} is {saved[p][1]}{list(saved[p][0])}, the config needs {expected[p][1]}{list(expected[p][0])}"
+                     for p in expected if saved[p] != expected[p])
+
+
+def read_params(path: str | Path, target: Any, shape: tuple[int, ...]) -> Any:
+    """Every run's final parameters from params.msgpack: ``target``'s structure (abstract leaves)
+    with leading axes ``shape``, checked leaf by leaf before anything is built from them."""
+    file = Path(path) / PARAMS_FILE
+    if not file.exists():
         raise ConfigError(f"run {path} has no {PARAMS_FILE}: it did not finish training")
-    raw = serialization.msgpack_restore((path / PARAMS_FILE).read_bytes())
+    try:
+        raw = serialization.msgpack_restore(file.read_bytes())
+        mismatch = _params_mismatch(raw, target, shape)
+    except Exception as error:  # msgpack raises several kinds on a damaged file
+        raise unreadable(file, error, "train the run again (or --resume it after deleting the file)") from None
+    if mismatch:
+        raise ConfigError(f"{file} does not belong to this run's config.json ({mismatch}); it was written by another "
+                          "algorithm or config: put the run's own params.msgpack back, or train it again")
     return jax.tree.map(jnp.asarray, serialization.from_state_dict(target, raw))
 
 
@@ -166,13 +248,16 @@ def check_same_run(path: Path, saved: dict[str, Any], given: dict[str, Any]) -> 
                           "Repeat the original command's arguments with --resume, or drop --resume to start a new run")
 
 
-def reopen(path: Path, seeds: int) -> checkpoint.Checkpoint | None:
-    """The checkpoint to resume ``path`` from (None: start from scratch), with the metrics files cut
-    back to exactly what it holds, so points a killed run logged after it are trained again rather
-    than repeated."""
+def reopen(path: Path, seeds: int) -> checkpoint.Checkpoint:
+    """The checkpoint to resume ``path`` from, with the metrics files cut back to exactly what it
+    holds, so points a killed run logged after it are trained again rather than repeated. A finished
+    run, or one without a checkpoint, is refused."""
+    if (path / PARAMS_FILE).exists():
+        raise ConfigError(f"run {path} has finished ({PARAMS_FILE} is written): there is nothing to resume. "
+                          f"`jaxrl eval {path}` evaluates it; to train longer, start a new run with --out")
     previous = checkpoint.load(path)
     if previous is None:
-        rewrite_metrics(path, np.zeros(0), {}, seeds)
-    else:
-        rewrite_metrics(path, previous.env_steps, previous.metrics, seeds)
+        raise ConfigError(f"cannot resume {path}: it has no {checkpoint.CHECKPOINT_FILE} (it stopped before its first "
+                          "chunk ended). Start it again with --out NEW_DIR (or remove the directory and reuse its name)")
+    rewrite_metrics(path, previous.env_steps, previous.metrics, seeds)
     return previous

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxrl.io.files import write_error
 from jaxrl.stats import mean_ci
 
 TENSORBOARD_DIR = "tensorboard"
@@ -51,7 +52,24 @@ class TensorBoardWriter:
         return f"setting_{setting}/" if self.batched else ""
 
     def write(self, env_steps: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
-        """``metrics[name]`` is ``[runs, logs]`` (runs setting-major); NaN points are skipped."""
+        """``metrics[name]`` is ``[runs, logs]`` (runs setting-major); NaN points are skipped. A failed
+        write (a full disk) closes the event files and raises ``write_error``."""
+        try:
+            self._write(env_steps, metrics)
+        except OSError as error:
+            self._abandon()
+            raise write_error(self.root, error) from None
+
+    def _abandon(self) -> None:
+        """Stop every event writer without flushing what could not be written."""
+        for writer in self._writers.values():
+            try:
+                writer.close()
+            except OSError:
+                pass  # the disk is still full; the events are rewritten from the checkpoint on --resume
+        self._writers.clear()
+
+    def _write(self, env_steps: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
         for setting in range(self.settings):
             block = {k: v[setting * self.seeds:(setting + 1) * self.seeds] for k, v in metrics.items()}
             for seed in range(min(self.seeds, MAX_SEED_WRITERS)):
