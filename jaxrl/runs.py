@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 import math
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 import jax
 
@@ -297,14 +297,17 @@ def _file_writers(path: Path, run: Run, previous: checkpoint.Checkpoint | None, 
 
 
 def execute(run: Run, *, out: str | Path | None = None, resume: bool = False, eval_episodes: int = 100,
-            progress: bool = True, plot: bool = True, tensorboard: bool = True) -> tuple[TrainResult, EvalResult, Path | None]:
+            progress: bool = True, plot: bool = True, tensorboard: bool = True,
+            write_more: Callable[[TrainResult, EvalResult, Path], None] | None = None,
+            ) -> tuple[TrainResult, EvalResult, Path | None]:
     """Train a checked run, evaluate every run's greedy policy, and with ``out`` write the run directory.
 
     The directory gets config, metrics, a checkpoint per chunk, params, eval.json and the
     learning-curve PNGs (``plot=False`` leaves them to the caller); TensorBoard events too when
     tensorboardX is installed, unless ``tensorboard=False``. ``resume=True`` continues the run in
     ``out`` from its last checkpoint; the outcome equals an uninterrupted run's bit for bit. The
-    directory is locked while this runs: a second writer is refused.
+    directory is locked while this runs, ``write_more(result, evaluation, path)`` (a sweep's
+    ranking) included: a second writer is refused.
     """
     if eval_episodes < 1:
         raise ConfigError(f"eval_episodes={eval_episodes} must be >= 1")
@@ -318,6 +321,8 @@ def execute(run: Run, *, out: str | Path | None = None, resume: bool = False, ev
         run_dir.save_params(path, result.final_params)
         evaluation = evaluate(result, episodes=eval_episodes, seed=run.spec.seed)
         run_dir.write_eval(path, eval_episodes, evaluation.summary(), evaluation.per_run())
+        if write_more is not None:
+            write_more(result, evaluation, path)
         if plot:
             plot_curves(path)
     return result, evaluation, path

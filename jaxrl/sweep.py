@@ -23,7 +23,7 @@ from jaxrl.core.agent import Agent
 from jaxrl.errors import ConfigError
 from jaxrl.io.files import atomic_write_bytes, atomic_write_json
 from jaxrl.io.run_dir import varied
-from jaxrl.runs import RunSpec, execute, make_agent, plan, plot_curves, resolve_settings, route_names
+from jaxrl.runs import RunSpec, execute, make_agent, plan, resolve_settings, route_names
 from jaxrl.stats import format_table, mean_ci
 
 SWEEP_JSON = "sweep.json"
@@ -226,10 +226,10 @@ def run_sweep(spec: RunSpec, *, grid: Mapping[str, Sequence[float]] | None = Non
     settings = grid_settings(agent, grid, spec.hparams) if grid is not None else random_settings(agent, ranges, samples, spec.seed, spec.hparams)
     definition = {"grid": {k: list(v) for k, v in grid.items()}} if grid is not None else {
         "random": {k: {"kind": type(d).__name__, "low": d.low, "high": d.high} for k, d in ranges.items()}, "samples": samples}
+    def write_ranking(result: Any, evaluation: Any, path: Path) -> None:
+        write_results(path, SweepResult(result, evaluation, rank(settings, result, evaluation), varied(settings), path), definition)
+
+    # The ranking is written before the plots (they show the best settings by it), under the run directory's lock.
     result, evaluation, path = execute(plan(spec, agent, settings, batched=True), out=out, resume=resume,
-                                       eval_episodes=eval_episodes, progress=progress, plot=False)
-    swept = SweepResult(result, evaluation, rank(settings, result, evaluation), varied(settings), path)
-    if path is not None:
-        write_results(path, swept, definition)
-        plot_curves(path)  # after the ranking, so the plots show the best settings by it
-    return swept
+                                       eval_episodes=eval_episodes, progress=progress, write_more=write_ranking)
+    return SweepResult(result, evaluation, rank(settings, result, evaluation), varied(settings), path)
