@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from jaxrl.cpu_devices import check_environment
 from jaxrl.errors import ConfigError
-from jaxrl.stats import format_table
+from jaxrl.stats import bootstrap_ci, format_table
 
 
 def _parse_assignments(items: Sequence[str], flag: str) -> dict[str, str]:
@@ -61,7 +61,8 @@ def summary_table(evaluation: Any, hparams: list[dict[str, float]], run_shape: t
     kept = np.ones(shape, bool)
     for run in diverged:
         kept[run if batched else (0, run[0])] = False
-    header = ["setting", "seeds", "return (mean ± std over seeds)", "success rate", "episode length"]
+    header = ["setting", "seeds", "return IQM [95% bootstrap CI]", "return (mean ± std over seeds)", "success rate",
+              "episode length"]
     rows = [header + (["diverged"] if len(diverged) else [])]
     for i in range(shape[0]):
         label = ", ".join(f"{k}={v:g}" for k, v in hparams[i].items()) if batched else "-"
@@ -70,6 +71,7 @@ def summary_table(evaluation: Any, hparams: list[dict[str, float]], run_shape: t
         rows.append([
             label if len(label) < 60 else label[:57] + "...",
             str(shape[1]),
+            "n/a" if not values["return"].size else "{:.3f} [{:.3f}, {:.3f}]".format(*bootstrap_ci(values["return"])),
             stat(values["return"], ".3f"),
             "n/a" if "success_rate" not in values else stat(values["success_rate"], ".3f"),
             "n/a" if not values["length"].size else f"{values['length'].mean():.1f}",

@@ -14,6 +14,7 @@ from jaxrl.core.agent import Agent
 from jaxrl.errors import ConfigError
 from jaxrl.core.rollout import VecEnv
 from jaxrl.envs.wrappers import success_fn
+from jaxrl.stats import bootstrap_ci
 
 
 @dataclasses.dataclass
@@ -48,9 +49,14 @@ class EvalResult:
         return out
 
     def summary(self) -> dict[str, float | None]:
+        """Means over every episode, and the IQM of the runs' mean returns with its 95% bootstrap CI."""
+        iqm_return, low, high = bootstrap_ci(self.per_run()["return"])
         return {
             "mean_return": self.mean_return,
             "std_return": self.std_return,
+            "iqm_return": iqm_return,
+            "iqm_ci95_low": low,
+            "iqm_ci95_high": high,
             "success_rate": self.success_rate,
             "mean_length": self.mean_length,
         }

@@ -1,6 +1,15 @@
-"""Statistics over seeds, shared by sweep tables and plots."""
+"""Statistics over seeds, shared by the run and sweep tables, the report and the plots.
+
+Robust aggregates in the sense of Agarwal et al. (2021, "Deep RL at the edge of the statistical
+precipice", the rliable library): the interquartile mean (IQM, the mean of the middle 50% of runs),
+percentile bootstrap confidence intervals stratified by task, and the probability of improvement.
+Written on NumPy and SciPy (``scipy.stats.trim_mean``): rliable itself pulls in arch, pandas and
+seaborn, too heavy for the core install, for three short functions.
+"""
 
 from __future__ import annotations
+
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -23,6 +32,52 @@ def mean_ci(values: np.ndarray, axis: int = -1, confidence: float = 0.95) -> tup
         t = stats.t.ppf(0.5 + confidence / 2, np.maximum(count - 1, 1))
         half = np.where(count > 1, t * np.sqrt(variance / np.maximum(count, 1)), np.nan)
     return mean, half
+
+
+def iqm(values: np.ndarray) -> float:
+    """The interquartile mean of finite ``values`` (all of them pooled): the mean after dropping the
+    lowest and the highest quarter of the runs (``n // 4`` each), as ``scipy.stats.trim_mean(x, 0.25)``
+    and rliable's IQM compute it; NaN when none is finite."""
+    from scipy import stats
+
+    finite = np.asarray(values, np.float64)
+    finite = finite[np.isfinite(finite)]
+    return float(stats.trim_mean(finite, 0.25)) if finite.size else float("nan")
+
+
+def bootstrap_ci(tasks: Sequence[np.ndarray] | np.ndarray, statistic: Callable[[np.ndarray], float] = iqm,
+                 confidence: float = 0.95, resamples: int = 2_000, seed: int = 0) -> tuple[float, float, float]:
+    """``statistic`` of the pooled runs and its percentile bootstrap ``confidence`` interval.
+
+    ``tasks`` is one array of per-run scores, or a list of them (one per task): each resample draws
+    runs with replacement within every task separately (the stratified bootstrap), so every task
+    keeps its number of runs. Non-finite scores are left out. Returns ``(point, low, high)``.
+    """
+    groups = [np.asarray(t, np.float64).ravel() for t in ([tasks] if isinstance(tasks, np.ndarray) else tasks)]
+    groups = [g[np.isfinite(g)] for g in groups]
+    groups = [g for g in groups if g.size]
+    if not groups:
+        return float("nan"), float("nan"), float("nan")
+    point = statistic(np.concatenate(groups))
+    rng = np.random.default_rng(seed)
+    draws = [np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups]) for _ in range(resamples)]
+    samples = np.array([statistic(d) for d in draws])
+    tail = (1.0 - confidence) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return float(point), float(low), float(high)
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
+    """P(X > Y) + P(X = Y) / 2 for a run drawn from ``x`` against one from ``y`` (the Mann-Whitney
+    U statistic over all pairs, divided by their number): 0.5 means neither is better."""
+    x = np.asarray(x, np.float64).ravel()
+    y = np.asarray(y, np.float64).ravel()
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if not (x.size and y.size):
+        return float("nan")
+    greater = (x[:, None] > y[None, :]).mean()
+    equal = (x[:, None] == y[None, :]).mean()
+    return float(greater + 0.5 * equal)
 
 
 def format_table(rows: list[list[str]]) -> str:

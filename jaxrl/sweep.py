@@ -24,7 +24,7 @@ from jaxrl.errors import ConfigError
 from jaxrl.io.files import atomic_write_bytes, atomic_write_json
 from jaxrl.io.run_dir import varied
 from jaxrl.runs import RunSpec, execute, make_agent, plan, resolve_settings, route_names
-from jaxrl.stats import format_table, mean_ci
+from jaxrl.stats import bootstrap_ci, format_table, mean_ci
 
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
@@ -103,6 +103,8 @@ class SweepRow:
     ci95: float  # half-width of the 95% confidence interval of the mean over seeds
     final_train_return: float  # mean over seeds of the last logged training return
     success_rate: float | None
+    iqm_return: float = float("nan")  # interquartile mean over seeds: what the ranking sorts by
+    iqm_ci95: tuple[float, float] = (float("nan"), float("nan"))  # its 95% percentile bootstrap interval
     diverged_seeds: list[int] = dataclasses.field(default_factory=list)  # left out of the means; ranked last
 
     def to_json(self) -> dict[str, Any]:
@@ -110,6 +112,7 @@ class SweepRow:
             "rank": self.rank, "setting": self.setting, "hparams": self.hparams, "mean_return": self.mean_return,
             "ci95_low": self.mean_return - self.ci95, "ci95_high": self.mean_return + self.ci95,
             "final_train_return": self.final_train_return, "success_rate": self.success_rate,
+            "iqm_return": self.iqm_return, "iqm_ci95_low": self.iqm_ci95[0], "iqm_ci95_high": self.iqm_ci95[1],
             "per_seed_return": self.returns.tolist(), "diverged_seeds": self.diverged_seeds,
         }
 
@@ -130,11 +133,13 @@ class SweepResult:
 
     def table(self, limit: int | None = None) -> str:
         diverged = any(row.diverged_seeds for row in self.rows)
-        header = ["rank", "setting", *self.varied, "return (mean [95% CI] over seeds)", "final train return", "success rate"]
+        header = ["rank", "setting", *self.varied, "return IQM [95% bootstrap CI]", "return (mean [95% CI] over seeds)",
+                  "final train return", "success rate"]
         lines = [header + (["diverged seeds"] if diverged else [])]
         for row in self.rows[:limit]:
             lines.append([
                 str(row.rank), str(row.setting), *(f"{row.hparams[k]:.4g}" for k in self.varied),
+                f"{row.iqm_return:.3f} [{row.iqm_ci95[0]:.3f}, {row.iqm_ci95[1]:.3f}]",
                 f"{row.mean_return:.3f} [{row.mean_return - row.ci95:.3f}, {row.mean_return + row.ci95:.3f}]",
                 f"{row.final_train_return:.3f}", "n/a" if row.success_rate is None else f"{row.success_rate:.3f}",
             ] + ([", ".join(map(str, row.diverged_seeds)) or "-"] if diverged else []))
@@ -150,8 +155,9 @@ def _last_finite(curves: np.ndarray) -> np.ndarray:
 
 
 def rank(settings: list[dict[str, float]], result: Any, evaluation: Any) -> list[SweepRow]:
-    """Rows sorted by mean greedy return over seeds, best first (ties keep setting order). Runs that
-    diverged are left out of their setting's means, and a setting with any is ranked after the rest."""
+    """Rows sorted by the IQM of the seeds' greedy returns, best first (ties keep setting order); the
+    mean and its t-interval are kept beside it. Runs that diverged are left out of their setting's
+    statistics, and a setting with any is ranked after the rest."""
     returns = evaluation.returns.mean(-1)  # [settings, seeds]
     diverged = np.zeros(returns.shape, bool)
     for divergence in getattr(result, "diverged", ()):
@@ -164,9 +170,10 @@ def rank(settings: list[dict[str, float]], result: Any, evaluation: Any) -> list
         final = np.nanmean(_last_finite(curves), axis=-1)
         success = None if evaluation.successes is None else np.nanmean(
             np.where(diverged[..., None], np.nan, evaluation.successes), axis=(-1, -2))
-    order = sorted(range(len(settings)), key=lambda i: (bool(diverged[i].any()), -np.nan_to_num(mean[i], nan=-np.inf), i))
+    robust = [bootstrap_ci(row) for row in kept]  # (IQM, low, high) per setting
+    order = sorted(range(len(settings)), key=lambda i: (bool(diverged[i].any()), -np.nan_to_num(robust[i][0], nan=-np.inf), i))
     return [SweepRow(r + 1, i, settings[i], returns[i], float(mean[i]), float(half[i]) if np.isfinite(half[i]) else 0.0,
-                     float(final[i]), None if success is None else float(success[i]),
+                     float(final[i]), None if success is None else float(success[i]), robust[i][0], robust[i][1:],
                      [int(s) for s in np.flatnonzero(diverged[i])]) for r, i in enumerate(order)]
 
 
@@ -174,10 +181,12 @@ def write_results(path: Path, sweep_result: SweepResult, definition: Mapping[str
     """sweep.json (definition and ranked rows) and sweep.csv (one row per setting, ranked)."""
     atomic_write_json(path / SWEEP_JSON, {"definition": dict(definition), "ranked": [r.to_json() for r in sweep_result.rows]})
     names = list(sweep_result.rows[0].hparams)
-    lines = [",".join(["rank", "setting", *names, "mean_return", "ci95_low", "ci95_high", "final_train_return", "success_rate"])]
+    lines = [",".join(["rank", "setting", *names, "iqm_return", "iqm_ci95_low", "iqm_ci95_high", "mean_return", "ci95_low",
+                       "ci95_high", "final_train_return", "success_rate"])]
     for row in sweep_result.rows:
-        cells = [row.rank, row.setting, *(row.hparams[k] for k in names), row.mean_return, row.mean_return - row.ci95,
-                 row.mean_return + row.ci95, row.final_train_return, "" if row.success_rate is None else row.success_rate]
+        cells = [row.rank, row.setting, *(row.hparams[k] for k in names), row.iqm_return, *row.iqm_ci95, row.mean_return,
+                 row.mean_return - row.ci95, row.mean_return + row.ci95, row.final_train_return,
+                 "" if row.success_rate is None else row.success_rate]
         lines.append(",".join("" if isinstance(c, float) and not math.isfinite(c) else repr(c) if isinstance(c, float) else str(c) for c in cells))
     atomic_write_bytes(path / SWEEP_CSV, ("\n".join(lines) + "\n").encode())
 

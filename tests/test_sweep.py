@@ -55,8 +55,9 @@ def test_cli_grid_sweep_ranks_and_writes_results(tmp_path, capsys):
     assert "return (mean [95% CI] over seeds)" in printed and "4 settings x 4 seeds" in printed
     ranked = json.loads((out / "sweep.json").read_text())["ranked"]
     assert [r["rank"] for r in ranked] == [1, 2, 3, 4]
-    means = [r["mean_return"] for r in ranked]
-    assert means == sorted(means, reverse=True)
+    iqms = [r["iqm_return"] for r in ranked]
+    assert iqms == sorted(iqms, reverse=True)  # ranked by IQM over seeds
+    assert all(r["iqm_ci95_low"] <= r["iqm_return"] <= r["iqm_ci95_high"] for r in ranked)
     # with gamma=0 no value reaches the start state, so the greedy policy wanders; gamma=0.95 learns the path
     assert ranked[0]["hparams"]["gamma"] == 0.95 and ranked[0]["mean_return"] == 1.0
     assert max(r["mean_return"] for r in ranked if r["hparams"]["gamma"] == 0.0) < 1.0

@@ -122,7 +122,8 @@ def _summary_section(path: Path) -> str:
     sweep_file = path / "sweep.json"
     if eval_file.exists() and not sweep_file.exists():  # a sweep's settings are summarised one by one below
         evaluation = json.loads(eval_file.read_text())
-        keys = ("episodes_per_seed", "mean_return", "std_return", "success_rate", "mean_length")
+        keys = ("episodes_per_seed", "iqm_return", "iqm_ci95_low", "iqm_ci95_high", "mean_return", "std_return",
+                "success_rate", "mean_length")
         parts.append(_table(["greedy evaluation", "value"], [[k, _fmt(evaluation.get(k))] for k in keys], "summary"))
         per_seed = evaluation.get("per_seed_return")
         if per_seed is not None and np.ndim(per_seed) == 1:
@@ -130,9 +131,11 @@ def _summary_section(path: Path) -> str:
     if sweep_file.exists():
         ranked = json.loads(sweep_file.read_text())["ranked"]
         names = varied([r["hparams"] for r in ranked])
-        rows = [[r["rank"], r["setting"], *(_fmt(r["hparams"][k]) for k in names), _fmt(r["mean_return"]),
+        rows = [[r["rank"], r["setting"], *(_fmt(r["hparams"][k]) for k in names), _fmt(r.get("iqm_return")),
+                 f"[{_fmt(r.get('iqm_ci95_low'))}, {_fmt(r.get('iqm_ci95_high'))}]", _fmt(r["mean_return"]),
                  f"[{_fmt(r['ci95_low'])}, {_fmt(r['ci95_high'])}]", _fmt(r["success_rate"])] for r in ranked]
-        parts.append("<h2>Sweep ranking</h2>" + _table(["rank", "setting", *names, "mean return", "95% CI", "success rate"], rows, "ranking"))
+        parts.append("<h2>Sweep ranking</h2>" + _table(["rank", "setting", *names, "IQM return", "95% bootstrap CI", "mean return",
+                                                        "95% CI", "success rate"], rows, "ranking"))
     return "".join(parts) or "<p>No evaluation yet (the run has not finished).</p>"
 
 
