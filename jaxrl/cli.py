@@ -92,7 +92,7 @@ def _spec_from_args(args: argparse.Namespace) -> Any:
             raise ConfigError(f"{flag} {value} must be >= 1")
     return RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config=config, hparams=hparams, seeds=args.seeds,
                    steps=args.steps, seed=args.seed, log_interval=args.log_interval, num_chunks=args.chunks,
-                   on_divergence=args.on_divergence)
+                   on_divergence=args.on_divergence, preset=None if args.no_preset else args.preset)
 
 
 def _print_run_notes(run: Any, result: Any) -> None:
@@ -259,6 +259,23 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_presets(args: argparse.Namespace) -> int:
+    """Every shipped preset with its budget and measured result (one algorithm's with ALGO)."""
+    from jaxrl import presets
+
+    shown = [p for p in presets.all_presets().values() if args.algo in (None, p.algo)]
+    rows = [["preset", "steps", "seeds", "IQM return [95% CI]", "mean return", "threshold", "file"]]
+    for preset in shown:
+        measured = preset.provenance.get("measured", {})
+        ci = measured.get("iqm_ci95")
+        rows.append([preset.name, f"{preset.steps:,}", str(measured.get("seeds", "-")),
+                     f"{measured['iqm']:.4g} [{ci[0]:.4g}, {ci[1]:.4g}]" if "iqm" in measured and ci else "-",
+                     f"{measured['mean']:.4g}" if "mean" in measured else "-",
+                     str(preset.provenance.get("threshold", "-")), preset.file.name])
+    print(format_table(rows) if shown else f"no presets{'' if args.algo is None else ' for ' + args.algo}")
+    return 0
+
+
 def cmd_algos(args: argparse.Namespace) -> int:
     """Every algorithm's static config and hyperparameters with their true defaults (one algorithm:
     each hyperparameter's bounds and description too), read from the declarations."""
@@ -282,7 +299,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("algo", help="algorithm (see `jaxrl algos`)")
     parser.add_argument("--env", required=True, help="environment id (see `jaxrl envs`)")
     parser.add_argument("--seeds", type=int, default=8, help="seeds trained in parallel (default 8)")
-    parser.add_argument("--steps", type=int, default=100_000, help="env steps per seed (default 100000)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="env steps per seed (default: the preset's budget, else 100000)")
+    parser.add_argument("--preset", default="auto", metavar="ALGO/ENV",
+                        help="tuned settings to start from (default: the pair's own, when `jaxrl presets` lists one)")
+    parser.add_argument("--no-preset", action="store_true", help="the library defaults, not the pair's tuned preset")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config option or hyperparameter; repeatable")
     parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="an env keyword argument, e.g. is_slippery=false; repeatable")
     parser.add_argument("--out", help="run directory to create (default runs/[sweep-]ALGO-ENV-TIMESTAMP); never overwritten")
@@ -337,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     envs = sub.add_parser("envs", help="list environment ids with their spaces")
     envs.set_defaults(func=cmd_envs)
+    presets_parser = sub.add_parser("presets", help="list the tuned presets with their measured results")
+    presets_parser.add_argument("algo", nargs="?", help="only this algorithm's")
+    presets_parser.set_defaults(func=cmd_presets)
     algos = sub.add_parser("algos", help="list algorithms with their options and defaults")
     algos.add_argument("algo", nargs="?", help="show one algorithm's hyperparameters with their bounds and meaning")
     algos.set_defaults(func=cmd_algos)

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 import jax
 
 from jaxrl import agents as agents_lib
+from jaxrl import presets
 from jaxrl.core.agent import Agent
 from jaxrl.cpu_devices import check_environment
 from jaxrl.core.hparams import check_hparam_names, resolve_hparams
@@ -48,11 +49,12 @@ class RunSpec:
     config: Mapping[str, Any] | Any | None = None
     hparams: Settings = None
     seeds: int = 1
-    steps: int = 100_000
+    steps: int | None = None  # None: the preset's budget, else DEFAULT_STEPS
     seed: int = 0
     log_interval: int | None = None
     num_chunks: int = 20
     on_divergence: Literal["stop", "continue"] | None = None  # None: stop, but continue for a list of settings
+    preset: str | None = presets.AUTO  # "auto": the (algo, env) pair's tuned preset if any; None: library defaults
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +91,7 @@ class Run:
                       "config": vars(self.agent.config), "hparams": self.settings,
                       "batched_settings": len(self.run_shape) == 2, "seeds": spec.seeds, "steps": spec.steps,
                       "seed": spec.seed, "log_interval": spec.log_interval, "num_chunks": spec.num_chunks,
-                      "steps_trained": self.layout.total_steps}
+                      "steps_trained": self.layout.total_steps, "preset": spec.preset}
         return json.loads(json.dumps(to_jsonable(definition)))
 
 
@@ -118,8 +120,30 @@ def route_names(algo: str, given: Mapping[str, Any], flag: str) -> tuple[dict[st
     return config, hparams
 
 
+DEFAULT_STEPS = 100_000
+
+
+def apply_preset(spec: RunSpec) -> RunSpec:
+    """The spec with its preset's config, hyperparameters and step budget under the user's own values
+    (name by name), and ``preset`` set to the preset's name (or None); says which preset it uses."""
+    preset = presets.choose(spec.preset, spec.algo, spec.env)
+    steps = spec.steps if spec.steps is not None else (preset.steps if preset else DEFAULT_STEPS)
+    if preset is None:
+        return dataclasses.replace(spec, steps=steps, preset=None)
+    over = lambda base, given: {**base, **given} if isinstance(given, Mapping) else given  # noqa: E731
+    config = spec.config if not (spec.config is None or isinstance(spec.config, Mapping)) else over(preset.config, spec.config or {})
+    if isinstance(spec.hparams, (list, tuple)):
+        hparams: Settings = [over(preset.hparams, h or {}) for h in spec.hparams]
+    else:
+        hparams = over(preset.hparams, spec.hparams or {})
+    print(f"jaxrl: {preset.describe()}; your values override it, --no-preset (preset=None) uses the library defaults",
+          file=sys.stderr)
+    return dataclasses.replace(spec, config=config, hparams=hparams, steps=steps, preset=preset.name)
+
+
 def make_agent(spec: RunSpec) -> Agent:
-    """The spec's agent: built from the names, or the given one (then config and env kwargs are fixed)."""
+    """The spec's agent: built from the names, or the given one (then config and env kwargs are fixed).
+    A preset whose options the agent refuses is named with its file."""
     if isinstance(spec.algo, Agent):
         if spec.config is not None or spec.env_kwargs:
             raise ConfigError("config and env_kwargs are fixed when an Agent is made; pass them to agents.make")
@@ -132,7 +156,14 @@ def make_agent(spec: RunSpec) -> Agent:
         raise ConfigError(f"env={spec.env!r} is neither an env id (see `jaxrl envs`) nor a gymnax Environment")
     if spec.env_kwargs is not None and not isinstance(spec.env_kwargs, Mapping):
         raise ConfigError(f"env_kwargs must be a dict of name -> value, not {type(spec.env_kwargs).__name__}")
-    return agents_lib.make(spec.algo, spec.env, config=spec.config, **dict(spec.env_kwargs or {}))
+    try:
+        return agents_lib.make(spec.algo, spec.env, config=spec.config, **dict(spec.env_kwargs or {}))
+    except ConfigError as error:
+        if spec.preset in (None, presets.AUTO):
+            raise
+        preset = presets.get(spec.preset)
+        raise ConfigError(f"{error} (with preset {preset.name} from {preset.file}; --no-preset uses the library "
+                          "defaults)") from None
 
 
 def resolve_settings(agent: Agent, given: Iterable[Mapping[str, Any] | None]) -> list[dict[str, float]]:
@@ -210,6 +241,7 @@ def _size(nbytes: float) -> str:
 def resolve(spec: RunSpec) -> Run:
     """Build the agent, resolve every setting and check the run, before anything is written or compiled."""
     check_environment()
+    spec = apply_preset(spec)
     agent = make_agent(spec)
     batched = isinstance(spec.hparams, (list, tuple))
     return plan(spec, agent, resolve_settings(agent, spec.hparams if batched else [spec.hparams]), batched)
@@ -228,7 +260,7 @@ def train(
     env: str | Any | None = None,
     *,
     seeds: int = 1,
-    steps: int = 100_000,
+    steps: int | None = None,
     hparams: Settings = None,
     config: Mapping[str, Any] | Any | None = None,
     env_kwargs: Mapping[str, Any] | None = None,
@@ -239,6 +271,7 @@ def train(
     callbacks: Iterable[Callback] = (),
     resume: Any = None,
     on_divergence: Literal["stop", "continue"] | None = None,
+    preset: str | None = presets.AUTO,
 ) -> TrainResult:
     """Train ``seeds`` seeds (x each hyperparameter setting) for ``steps`` env steps per seed.
 
@@ -250,12 +283,15 @@ def train(
     continues from it, and the result equals the uninterrupted run's bit for bit. A run whose
     parameters or losses become NaN or infinite stops training with ``DivergenceError``
     (``on_divergence="stop"``, the default for one setting) or is listed in ``result.diverged``
-    while the others train on (``"continue"``, the default for a list of settings).
+    while the others train on (``"continue"``, the default for a list of settings). The
+    (``algo``, ``env``) pair's tuned preset, when one ships (``jaxrl presets``), sets the config,
+    hyperparameters and ``steps`` that are not given; ``preset=None`` uses the library defaults,
+    ``preset="ALGO/ENV"`` another pair's (``steps`` not given and no preset: 100,000).
     """
     if resume is not None and not isinstance(resume, checkpoint.Checkpoint):
         raise ConfigError(f"resume={resume!r} is not a checkpoint: pass jaxrl.io.checkpoint.load(run_dir), "
                           "or resume a run directory with `jaxrl train ... --resume RUN_DIR`")
-    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks, on_divergence)
+    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks, on_divergence, preset)
     return train_run(resolve(spec), progress=progress, callbacks=callbacks, resume=resume)
 
 
@@ -275,7 +311,8 @@ def _open_run_dir(out: Path, run: Run, resume: bool) -> tuple[run_dir.WriterLock
     if not resume:
         return run_dir.create_run_dir(out, {**definition, "jaxrl_version": __version__}), None
     saved = run_dir.read_config(out)
-    run_dir.check_same_run(out, {**saved, "hparams": _saved_settings(saved, run.agent)}, definition)
+    saved = {"preset": None, **saved, "hparams": _saved_settings(saved, run.agent)}  # runs from before presets had none
+    run_dir.check_same_run(out, saved, definition)
     lock = run_dir.WriterLock(out)
     try:
         return lock, run_dir.reopen(out, run.run_shape[-1])

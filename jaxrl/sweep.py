@@ -23,7 +23,7 @@ from jaxrl.core.agent import Agent
 from jaxrl.errors import ConfigError
 from jaxrl.io.files import atomic_write_bytes, atomic_write_json
 from jaxrl.io.run_dir import varied
-from jaxrl.runs import RunSpec, execute, make_agent, plan, resolve_settings, route_names
+from jaxrl.runs import RunSpec, apply_preset, execute, make_agent, plan, resolve_settings, route_names
 from jaxrl.stats import bootstrap_ci, format_table, mean_ci
 
 SWEEP_JSON = "sweep.json"
@@ -199,7 +199,7 @@ def sweep(
     ranges: Mapping[str, Distribution] | None = None,
     samples: int | None = None,
     seeds: int = 8,
-    steps: int = 100_000,
+    steps: int | None = None,
     hparams: Mapping[str, float] | None = None,
     config: Mapping[str, Any] | None = None,
     env_kwargs: Mapping[str, Any] | None = None,
@@ -210,6 +210,7 @@ def sweep(
     out: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
+    preset: str | None = "auto",
 ) -> SweepResult:
     """Train a grid (``grid={name: values}``) or ``samples`` random settings (``ranges={name: LogUniform(...)}``)
     x ``seeds`` seeds in one compiled program, evaluate every run greedily and rank the settings.
@@ -218,7 +219,7 @@ def sweep(
     (config, metrics, checkpoints, params, eval.json, sweep.json, sweep.csv, plots) and ``resume=True``
     continues it after an interruption.
     """
-    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks)
+    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks, preset=preset)
     return run_sweep(spec, grid=grid, ranges=ranges, samples=samples, eval_episodes=eval_episodes, out=out,
                      resume=resume, progress=progress)
 
@@ -226,7 +227,9 @@ def sweep(
 def run_sweep(spec: RunSpec, *, grid: Mapping[str, Sequence[float]] | None = None, ranges: Mapping[str, Distribution] | None = None,
               samples: int | None = None, eval_episodes: int = 100, out: str | Path | None = None, resume: bool = False,
               progress: bool = True) -> SweepResult:
-    """``sweep`` of a ``RunSpec`` whose ``hparams`` are the fixed base the grid or ranges vary."""
+    """``sweep`` of a ``RunSpec`` whose ``hparams`` are the fixed base the grid or ranges vary (over
+    the pair's preset, when there is one)."""
+    spec = apply_preset(spec)
     agent = make_agent(spec)
     if (grid is None) == (ranges is None):
         raise ConfigError("give either grid={name: values} or ranges={name: LogUniform(low, high)} with samples=N")

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from jaxrl.errors import ConfigError
-from jaxrl.runs import RunSpec, execute, make_agent, plan, resolve_settings
+from jaxrl.runs import RunSpec, apply_preset, execute, make_agent, plan, resolve_settings
 from jaxrl.stats import mean_ci
 from jaxrl.sweep import Distribution, LogUniform, random_settings
 
@@ -36,20 +36,22 @@ def optimize(
     trials: int,
     trials_per_batch: int = 8,
     seeds: int = 8,
-    steps: int = 100_000,
+    steps: int | None = None,
     hparams: Mapping[str, float] | None = None,
     config: Mapping[str, Any] | None = None,
     env_kwargs: Mapping[str, Any] | None = None,
     seed: int = 0,
     eval_episodes: int = 20,
     progress: bool = False,
+    preset: str | None = "auto",
 ) -> Any:
     """Run ``trials`` Optuna trials in batches of ``trials_per_batch``, each batch one compiled
     program over its trials x ``seeds`` seeds. A trial's value is its mean greedy return over
     seeds; its user attributes hold the per-seed returns and the 95% CI. Returns the study."""
     import optuna
 
-    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed)
+    spec = apply_preset(RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, preset=preset))
+    hparams = spec.hparams  # the pair's preset under the given values
     agent = make_agent(spec)
     plan(spec, agent, random_settings(agent, ranges, 1, base=hparams), batched=True)  # checks everything before anything runs
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:

@@ -14,6 +14,7 @@ NaN); the script prints each case and exits 1 on the first difference it lists.
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 
 import jax
@@ -60,8 +61,9 @@ CASES: dict[str, tuple[str, str, dict, dict, dict, int]] = {
 
 def run_case(name: str) -> dict[str, np.ndarray]:
     algo, env, env_kwargs, config, hparams, steps = CASES[name]
+    options = {"preset": None} if "preset" in inspect.signature(jaxrl.train).parameters else {}  # library defaults
     result = jaxrl.train(algo, env, seeds=2, steps=steps, hparams=hparams, config=config, env_kwargs=env_kwargs,
-                         seed=7, log_interval=max(1, steps // 10), num_chunks=2, progress=False)
+                         seed=7, log_interval=max(1, steps // 10), num_chunks=2, progress=False, **options)
     arrays = {f"{name}/metrics/{k}": np.asarray(v) for k, v in result.metrics.items()}
     arrays[f"{name}/env_steps"] = np.asarray(result.env_steps)
     for path, leaf in jax.tree_util.tree_leaves_with_path(result.final_state.params):

@@ -27,7 +27,8 @@ DIVERGING = {
 def test_divergence_stops_training_naming_run_step_and_quantity(family):
     algo, env, config, hparams = DIVERGING[family]
     with pytest.raises(DivergenceError) as error:
-        jaxrl.train(algo, env, seeds=2, steps=2_000, config=config, hparams=hparams, progress=False, num_chunks=4)
+        jaxrl.train(algo, env, seeds=2, steps=2_000, config=config, hparams=hparams, progress=False, num_chunks=4,
+                    preset=None)
     first = error.value.divergences[0]
     assert first.run in ((0,), (1,)) and first.env_steps > 0 and first.quantity
     message = str(error.value)
@@ -39,7 +40,8 @@ def test_divergence_stops_training_naming_run_step_and_quantity(family):
 def test_with_continue_the_diverged_runs_are_listed_and_the_others_finish(family):
     algo, env, config, hparams = DIVERGING[family]
     settings = [{}, hparams] if algo != "q_learning" else [{"learning_rate": 0.1}, hparams]
-    result = jaxrl.train(algo, env, seeds=2, steps=2_000, config=config, hparams=settings, progress=False, num_chunks=4)
+    result = jaxrl.train(algo, env, seeds=2, steps=2_000, config=config, hparams=settings, progress=False, num_chunks=4,
+                         preset=None)
     diverged = {d.run for d in result.diverged}
     assert diverged and all(run[0] == 1 for run in diverged)  # only the diverging setting
     healthy = [leaf[0] for leaf in jax_leaves(result.final_params)]
@@ -54,7 +56,7 @@ def jax_leaves(tree):
 
 def test_the_cli_exits_non_zero_and_keeps_only_finite_files(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["train", "ppo", "--env", "Pendulum-v1", "--seeds", "2", "--steps", "4096", "--quiet", "--out", str(out),
+    code = main(["train", "ppo", "--env", "Pendulum-v1", "--seeds", "2", "--steps", "4096", "--quiet", "--out", str(out), "--no-preset",
                  "--set", "learning_rate=1e6", *sum((["--set", f"{k}={v}"] for k, v in PPO_SMALL.items()), [])])
     assert code == 3
     err = capsys.readouterr().err
@@ -66,7 +68,7 @@ def test_the_cli_exits_non_zero_and_keeps_only_finite_files(tmp_path, capsys):
 
 def test_a_sweep_ranks_a_diverged_setting_last_and_leaves_it_out_of_the_means():
     swept = jaxrl.sweep("ppo", "Pendulum-v1", grid={"learning_rate": [1e6, 1e-3]}, seeds=2, steps=1_024,
-                        config=PPO_SMALL, eval_episodes=2, progress=False)
+                        config=PPO_SMALL, eval_episodes=2, progress=False, preset=None)
     assert [row.setting for row in swept.rows] == [1, 0]
     assert swept.rows[-1].diverged_seeds == [0, 1] and swept.rows[0].diverged_seeds == []
     assert np.isnan(swept.rows[-1].mean_return) and np.isfinite(swept.rows[0].mean_return)
@@ -75,7 +77,7 @@ def test_a_sweep_ranks_a_diverged_setting_last_and_leaves_it_out_of_the_means():
 
 def test_finite_but_absurd_values_warn_once_with_run_and_step(capsys):
     jaxrl.train("dqn", "CartPole-v1", steps=2_000, config=OFF_POLICY_SMALL, hparams={"learning_rate": 1e8},
-                progress=False, num_chunks=2, on_divergence="continue")
+                progress=False, num_chunks=2, on_divergence="continue", preset=None)
     err = capsys.readouterr().err
     warned = [line for line in err.splitlines() if "is likely diverging" in line]
     assert warned and all("in run (0,) by env step" in line for line in warned)

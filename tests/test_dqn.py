@@ -149,7 +149,7 @@ def test_config_errors(env, config, match):
 )
 def test_hparam_errors(hparams, match):
     with pytest.raises(jaxrl.ConfigError, match=match):
-        jaxrl.train("dqn", "CartPole-v1", steps=1_000, hparams=hparams, progress=False)
+        jaxrl.train("dqn", "CartPole-v1", steps=1_000, hparams=hparams, progress=False, preset=None)
 
 
 # -- engine integration and smoke learning ---------------------------------------------------------
@@ -158,7 +158,7 @@ TINY = {"num_envs": 2, "buffer_capacity": 200, "batch_size": 16, "learning_start
 
 
 def test_chunking_never_changes_results():
-    runs = [jaxrl.train("dqn", "CartPole-v1", seeds=2, steps=800, log_interval=80, num_chunks=n, config=TINY,
+    runs = [jaxrl.train("dqn", "CartPole-v1", seeds=2, steps=800, log_interval=80, num_chunks=n, config=TINY, preset=None,
                         hparams={"count_bonus": 0.1}, progress=False) for n in (1, 10)]
     states = [(r.final_state.params, r.final_state.target_params, r.final_state.buffer, r.final_state.counts) for r in runs]
     for a, b in zip(jax.tree.leaves(states[0]), jax.tree.leaves(states[1])):
@@ -193,7 +193,8 @@ def test_learning_starts_and_target_updates():
 def test_dqn_cartpole_smoke():
     config = {**CARTPOLE, "learning_starts": 2_000, "double": True, "dueling": True}
     hparams = {**CARTPOLE_HP, "epsilon_decay_duration": 20_000}
-    result = jaxrl.train("dqn", "CartPole-v1", seeds=2, steps=40_000, config=config, hparams=hparams, progress=False)
+    result = jaxrl.train("dqn", "CartPole-v1", seeds=2, steps=40_000, config=config, hparams=hparams, progress=False,
+                         preset=None)
     assert jaxrl.evaluate(result, episodes=5).mean_return > 100  # random policy: about 22
 
 
@@ -248,7 +249,7 @@ CARTPOLE_PRIORITIZED = {**CARTPOLE, "buffer_capacity": 200_000, "prioritized": T
 @pytest.mark.parametrize("variant", [{"double": False, "dueling": False}, {"double": True, "dueling": True}],
                          ids=["dqn", "double-dueling"])
 def test_dqn_cartpole_8_seeds_200k_steps(variant):
-    result = jaxrl.train("dqn", "CartPole-v1", seeds=8, steps=200_000, config={**CARTPOLE_PRIORITIZED, **variant},
+    result = jaxrl.train("dqn", "CartPole-v1", seeds=8, steps=200_000, config={**CARTPOLE_PRIORITIZED, **variant}, preset=None,
                          hparams=CARTPOLE_HP, progress=False)
     assert jaxrl.evaluate(result, episodes=10, seed=7).mean_return >= 475
 

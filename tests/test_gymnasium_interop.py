@@ -69,7 +69,7 @@ def test_optimal_taxi_policy_scores_the_same_in_gymnasium():
     ],
 )
 def test_trained_deep_policy_scores_the_same_in_gymnasium(algo, env_id, steps, config):
-    result = jaxrl.train(algo, env_id, seeds=1, steps=steps, config=config, progress=False)
+    result = jaxrl.train(algo, env_id, seeds=1, steps=steps, config=config, progress=False, preset=None)
     ours = result.evaluate(episodes=50, seed=1).returns[0]
     theirs = gymnasium_returns(env_id, result.policy(seed=0), 50)
     assert_same_score(ours, theirs, floor=0.02 * abs(ours.mean()))

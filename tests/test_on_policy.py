@@ -190,7 +190,7 @@ def test_a2c_and_reinforce_cartpole_smoke():
 
 
 def test_ppo_pendulum_smoke_continuous():
-    result = jaxrl.train("ppo", "Pendulum-v1", seeds=2, steps=60_000, progress=False,
+    result = jaxrl.train("ppo", "Pendulum-v1", seeds=2, steps=60_000, progress=False, preset=None,
                          config={"normalize_obs": True, "normalize_reward": True})
     assert np.nanmean(result.metrics["episode_return"][:, -5:]) > np.nanmean(result.metrics["episode_return"][:, :5])
 

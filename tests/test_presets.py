@@ -1,0 +1,89 @@
+"""Tuned presets: loading, name-by-name overrides, --no-preset / --preset, provenance, and errors."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import pytest
+
+import jaxrl
+from jaxrl import presets
+from jaxrl.cli import main
+from jaxrl.runs import RunSpec, apply_preset, resolve
+
+
+def test_presets_load_with_their_fields_and_provenance():
+    shipped = presets.all_presets()
+    assert {"dqn/CartPole-v1", "ppo/Pendulum-v1"} <= set(shipped)
+    for preset in shipped.values():
+        assert preset.file.name == f"{preset.algo}.json" and preset.steps > 0
+        assert preset.provenance["source"] and "threshold" in preset.provenance
+        measured = preset.provenance.get("measured")
+        if measured:  # written by scripts/zoo.py --write
+            assert {"seeds", "steps", "mean", "iqm", "iqm_ci95", "command", "date"} <= set(measured)
+
+
+@pytest.mark.parametrize("name", sorted(presets.all_presets()))
+def test_every_preset_makes_and_initialises_its_agent(name):
+    preset = presets.get(name)
+    run = resolve(RunSpec(preset.algo, preset.env, seeds=1))
+    assert run.spec.preset == name and run.spec.steps == preset.steps
+    for key, value in preset.config.items():
+        assert getattr(run.agent.config, key) == (tuple(value) if isinstance(value, list) else value)
+    state = jax.eval_shape(run.agent.init, jax.random.key(0), run.agent.hparams(run.settings[0]))
+    assert state.hparams.learning_rate.shape == ()
+
+
+def test_the_users_values_override_the_preset_name_by_name():
+    spec = apply_preset(RunSpec("dqn", "CartPole-v1", config={"n_step": 1}, hparams={"gamma": 0.9}, steps=5_000))
+    preset = presets.get("dqn/CartPole-v1")
+    assert spec.config == {**preset.config, "n_step": 1} and spec.hparams == {**preset.hparams, "gamma": 0.9}
+    assert spec.steps == 5_000 and spec.preset == "dqn/CartPole-v1"
+    batch = apply_preset(RunSpec("dqn", "CartPole-v1", hparams=[{"gamma": 0.9}, {}]))
+    assert [h["gamma"] for h in batch.hparams] == [0.9, preset.hparams["gamma"]] and batch.steps == preset.steps
+
+
+def test_no_preset_keeps_the_library_defaults_and_its_step_budget():
+    spec = apply_preset(RunSpec("dqn", "CartPole-v1", preset=None))
+    assert spec.preset is None and spec.config is None and spec.steps == 100_000
+    assert apply_preset(RunSpec("dqn", "Acrobot-v1")).preset is None  # a pair without a preset
+
+
+def test_a_named_preset_is_used_and_recorded_in_config_json():
+    run = resolve(RunSpec("ppo", "CartPole-v1", preset="ppo/Pendulum-v1", steps=4_096))
+    assert run.agent.config.normalize_obs and run.definition()["preset"] == "ppo/Pendulum-v1"
+    with pytest.raises(jaxrl.ConfigError, match="preset dqn/CartPole-v1 is for dqn, not ppo"):
+        resolve(RunSpec("ppo", "CartPole-v1", preset="dqn/CartPole-v1"))
+    with pytest.raises(jaxrl.ConfigError, match="unknown preset 'ppo/Pendulum'"):
+        resolve(RunSpec("ppo", "CartPole-v1", preset="ppo/Pendulum"))
+
+
+def test_a_preset_that_does_not_fit_is_an_error_naming_its_file(tmp_path, monkeypatch):
+    bad = {"CartPole-v1": {"config": {"torso": "transformer"}, "hparams": {}, "steps": 1000,
+                           "provenance": {"source": "test", "threshold": None}}}
+    (tmp_path / "dqn.json").write_text(json.dumps(bad))
+    monkeypatch.setattr(presets, "PRESET_DIR", tmp_path)
+    presets.all_presets.cache_clear()
+    try:
+        with pytest.raises(jaxrl.ConfigError, match=f"torso='transformer'.*preset dqn/CartPole-v1 from {tmp_path / 'dqn.json'}"):
+            resolve(RunSpec("dqn", "CartPole-v1"))
+        (tmp_path / "dqn.json").write_text(json.dumps({"CartPole-v1": {"config": {}}}))
+        presets.all_presets.cache_clear()
+        with pytest.raises(jaxrl.ConfigError, match="must have exactly the fields"):
+            presets.all_presets()
+    finally:
+        monkeypatch.undo()
+        presets.all_presets.cache_clear()
+
+
+def test_the_cli_lists_presets_and_takes_no_preset_and_preset(tmp_path, monkeypatch, capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "dqn/CartPole-v1" in out and "ppo/Pendulum-v1" in out and "200,000" in out
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "ppo", "--env", "CartPole-v1", "--preset", "dqn/CartPole-v1"]) == 2
+    assert "is for dqn, not ppo" in capsys.readouterr().err
+    assert main(["train", "ppo", "--env", "CartPole-v1", "--steps", "1024", "--seeds", "1", "--no-preset", "--quiet",
+                 "--out", str(tmp_path / "run"), "--eval-episodes", "1", "--set", "num_envs=4", "--set", "rollout_len=32"]) == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["preset"] is None
