@@ -87,3 +87,11 @@ def test_the_cli_lists_presets_and_takes_no_preset_and_preset(tmp_path, monkeypa
     assert main(["train", "ppo", "--env", "CartPole-v1", "--steps", "1024", "--seeds", "1", "--no-preset", "--quiet",
                  "--out", str(tmp_path / "run"), "--eval-episodes", "1", "--set", "num_envs=4", "--set", "rollout_len=32"]) == 0
     assert json.loads((tmp_path / "run" / "config.json").read_text())["preset"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(presets.all_presets()))
+def test_every_zoo_row_meets_its_threshold_with_the_default_command(name):
+    preset = presets.get(name)
+    result = jaxrl.train(preset.algo, preset.env, seeds=8, progress=False)  # the preset and its budget
+    assert jaxrl.evaluate(result, episodes=100).mean_return >= preset.provenance["threshold"]
