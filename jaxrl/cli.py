@@ -169,14 +169,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ConfigError("jaxrl sweep needs either --grid NAME=V1,V2,... or --random NAME=[log:]LOW:HIGH with --samples N")
     if args.top is not None and args.top < 1:
         raise ConfigError(f"--top {args.top} must be >= 1 (the number of best settings to print)")
-    swept_names = _parse_assignments(args.grid, "--grid") if args.grid else _parse_assignments(args.random, "--random")
-    fixed = sorted(set(swept_names) & set(spec.hparams))
+    grid = _parse_grid(args.grid) if args.grid else None
+    ranges = _parse_ranges(args.random) if args.random else None
+    fixed = sorted(set(grid or ranges) & set(spec.hparams))
     if fixed:
         raise ConfigError(f"{', '.join(fixed)} is both fixed with --set and swept with {'--grid' if args.grid else '--random'}; "
                           "drop one of them")
     out, resume = _output_dir(args)
-    swept = run_sweep(spec, grid=_parse_grid(args.grid) if args.grid else None,
-                      ranges=_parse_ranges(args.random) if args.random else None, samples=args.samples,
+    swept = run_sweep(spec, grid=grid, ranges=ranges, samples=args.samples,
                       eval_episodes=args.eval_episodes, out=out, resume=resume, progress=not args.quiet)
     result = swept.result
     print(f"\n{args.algo} on {args.env}: {len(swept.rows)} settings x {spec.seeds} seeds x {int(result.env_steps[-1]):,} env steps "

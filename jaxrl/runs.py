@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
-import math
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 import jax

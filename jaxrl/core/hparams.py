@@ -90,7 +90,8 @@ def _static_option_error(agent_name: str, name: str, value: Any) -> ConfigError:
 
 def check_hparam_names(hparams_cls: type[HParams], names: Iterable[str], agent_name: str, config_cls: type | None = None,
                        kind: str = "hyperparameter") -> None:
-    """Refuse names that are not user-settable hyperparameters, saying what each one is instead."""
+    """Refuse names that are not user-settable hyperparameters, saying what each one is instead
+    (given a mapping of names to values, a static config option's message repeats its value)."""
     config_names = {f.name for f in dataclasses.fields(config_cls)} if config_cls is not None else set()
     valid = hparams_cls.names()
     for name in names:
@@ -100,7 +101,7 @@ def check_hparam_names(hparams_cls: type[HParams], names: Iterable[str], agent_n
             raise ConfigError(f"{name} is set by the engine from the run's steps, not by hand; "
                               f"drop {name} from the hyperparameters (it follows steps=)")
         if name in config_names:
-            raise _static_option_error(agent_name, name, "VALUE")
+            raise _static_option_error(agent_name, name, names[name] if isinstance(names, Mapping) else "VALUE")
         raise unknown_name_error(f"{agent_name} {kind}", name, valid)
 
 
@@ -111,10 +112,6 @@ def resolve_hparams(hparams_cls: type[HParams], given: Mapping[str, Any] | None,
     if given is not None and not isinstance(given, Mapping):
         raise ConfigError(f"hyperparameters must be a dict of name -> number, not {type(given).__name__}")
     given = dict(given or {})
-    config_names = {f.name for f in dataclasses.fields(config_cls)} if config_cls is not None else set()
-    for name in given:
-        if name in config_names and name not in hparams_cls.names():
-            raise _static_option_error(agent_name, name, given[name])
     check_hparam_names(hparams_cls, given, agent_name, config_cls)
     resolved = {**hparams_cls.defaults(), **given}
     fields = {f.name: f for f in hparams_cls.declared()}
