@@ -126,7 +126,7 @@ DEFAULT_STEPS = 100_000
 def apply_preset(spec: RunSpec) -> RunSpec:
     """The spec with its preset's config, hyperparameters and step budget under the user's own values
     (name by name), and ``preset`` set to the preset's name (or None); says which preset it uses."""
-    preset = presets.choose(spec.preset, spec.algo, spec.env)
+    preset = presets.choose(spec.preset, spec.algo, spec.env, spec.env_kwargs)
     steps = spec.steps if spec.steps is not None else (preset.steps if preset else DEFAULT_STEPS)
     if preset is None:
         return dataclasses.replace(spec, steps=steps, preset=None)

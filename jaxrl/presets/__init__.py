@@ -3,7 +3,9 @@ on one env id, shipped as data (one JSON file per algorithm, ``jaxrl/presets/ALG
 they came from and what they measured.
 
 ``jaxrl.train``, ``jaxrl train``, ``jaxrl sweep`` and the Optuna adapter apply the preset of their
-(algorithm, env id) pair when one exists; values the user gives override it name by name.
+(algorithm, env id) pair when one exists; values the user gives override it name by name. A preset
+for a variant of an env id names its env kwargs (``q_learning/FrozenLake-v1-deterministic`` is for
+``FrozenLake-v1`` with ``is_slippery=False``) and applies when a run gives exactly those.
 ``preset=None`` (``--no-preset``) keeps the library defaults, ``preset="ALGO/ENV"`` (``--preset``)
 picks another pair's.
 """
@@ -27,7 +29,9 @@ class Preset:
     """One (algorithm, env id) pair's tuned settings and their measured result."""
 
     algo: str
-    env: str
+    label: str  # the entry's key in its file: the env id, or the env id and a variant ("FrozenLake-v1-deterministic")
+    env: str  # the env id the preset trains on
+    env_kwargs: dict[str, Any]  # the env's keyword arguments it is for ({} for the env id's defaults)
     config: dict[str, Any]
     hparams: dict[str, float]
     steps: int
@@ -36,7 +40,7 @@ class Preset:
 
     @property
     def name(self) -> str:
-        return f"{self.algo}/{self.env}"
+        return f"{self.algo}/{self.label}"
 
     def describe(self) -> str:
         """One line: the name, its budget and what it measured."""
@@ -47,16 +51,19 @@ class Preset:
 
 
 _FIELDS = {"config": dict, "hparams": dict, "steps": int, "provenance": dict}
+_OPTIONAL = {"env": str, "env_kwargs": dict}  # for a variant of an env id: {"env": "FrozenLake-v1", "env_kwargs": {...}}
 
 
-def _parse(algo: str, env: str, entry: Any, file: Path) -> Preset:
+def _parse(algo: str, label: str, entry: Any, file: Path) -> Preset:
     """One entry of a preset file, its fields and types checked (an error names the file)."""
-    if not isinstance(entry, dict) or set(entry) != set(_FIELDS):
-        raise ConfigError(f"preset {algo}/{env} in {file} must have exactly the fields {sorted(_FIELDS)}")
-    for field, kind in _FIELDS.items():
-        if not isinstance(entry[field], kind) or (kind is int and isinstance(entry[field], bool)):
-            raise ConfigError(f"preset {algo}/{env} in {file}: {field} must be a {kind.__name__}")
-    return Preset(algo, env, entry["config"], entry["hparams"], entry["steps"], entry["provenance"], file)
+    if not isinstance(entry, dict) or not set(_FIELDS) <= set(entry) <= set(_FIELDS) | set(_OPTIONAL):
+        raise ConfigError(f"preset {algo}/{label} in {file} must have the fields {sorted(_FIELDS)} "
+                          f"and may have {sorted(_OPTIONAL)}")
+    for field, kind in {**_FIELDS, **_OPTIONAL}.items():
+        if field in entry and (not isinstance(entry[field], kind) or (kind is int and isinstance(entry[field], bool))):
+            raise ConfigError(f"preset {algo}/{label} in {file}: {field} must be a {kind.__name__}")
+    return Preset(algo, label, entry.get("env", label), entry.get("env_kwargs", {}), entry["config"], entry["hparams"],
+                  entry["steps"], entry["provenance"], file)
 
 
 @lru_cache(maxsize=None)
@@ -68,15 +75,17 @@ def all_presets() -> dict[str, Preset]:
             entries = json.loads(file.read_text())
         except json.JSONDecodeError as error:
             raise ConfigError(f"preset file {file} is not valid JSON ({error})") from None
-        for env, entry in entries.items():
-            preset = _parse(file.stem, env, entry, file)
+        for label, entry in entries.items():
+            preset = _parse(file.stem, label, entry, file)
             presets[preset.name] = preset
     return presets
 
 
-def find(algo: str, env: str) -> Preset | None:
-    """The preset of the (``algo``, ``env``) pair, or None."""
-    return all_presets().get(f"{algo}/{env}")
+def find(algo: str, env: str, env_kwargs: dict[str, Any] | None = None) -> Preset | None:
+    """The preset of ``algo`` on env id ``env`` with exactly these env kwargs (none: the id's defaults), or None."""
+    matches = [p for p in all_presets().values()
+               if p.algo == algo and p.env == env and p.env_kwargs == dict(env_kwargs or {})]
+    return matches[0] if matches else None
 
 
 def get(name: str) -> Preset:
@@ -86,12 +95,14 @@ def get(name: str) -> Preset:
     return all_presets()[name]
 
 
-def choose(choice: str | None, algo: Any, env: Any) -> Preset | None:
-    """The preset a run uses: the pair's own for ``"auto"`` (if any), none for ``None``, else ``choice``'s."""
+def choose(choice: str | None, algo: Any, env: Any, env_kwargs: Any = None) -> Preset | None:
+    """The preset a run uses: for ``"auto"`` the one of its algorithm, env id and env kwargs (if any),
+    none for ``None``, else ``choice``'s."""
     if choice is None or not isinstance(algo, str):
         return None
     if choice == AUTO:
-        return find(algo, env) if isinstance(env, str) else None
+        fits = isinstance(env, str) and (env_kwargs is None or isinstance(env_kwargs, dict))
+        return find(algo, env, env_kwargs) if fits else None
     if not isinstance(choice, str):
         raise ConfigError(f"preset={choice!r}: give a preset name such as 'ppo/Pendulum-v1', 'auto' or None")
     preset = get(choice)
