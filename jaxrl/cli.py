@@ -264,11 +264,12 @@ def cmd_presets(args: argparse.Namespace) -> int:
     from jaxrl import presets
 
     shown = [p for p in presets.all_presets().values() if args.algo in (None, p.algo)]
-    rows = [["preset", "steps", "seeds", "IQM return [95% CI]", "mean return", "threshold", "file"]]
+    rows = [["preset", "env", "steps", "seeds", "IQM return [95% CI]", "mean return", "threshold", "file"]]
     for preset in shown:
+        env = " ".join([preset.env, *(f"{k}={v}" for k, v in preset.env_kwargs.items())])
         measured = preset.provenance.get("measured", {})
         ci = measured.get("iqm_ci95")
-        rows.append([preset.name, f"{preset.steps:,}", str(measured.get("seeds", "-")),
+        rows.append([preset.name, env, f"{preset.steps:,}", str(measured.get("seeds", "-")),
                      f"{measured['iqm']:.4g} [{ci[0]:.4g}, {ci[1]:.4g}]" if "iqm" in measured and ci else "-",
                      f"{measured['mean']:.4g}" if "mean" in measured else "-",
                      str(preset.provenance.get("threshold", "-")), preset.file.name])

@@ -103,3 +103,30 @@ def test_every_zoo_row_meets_its_threshold_with_the_default_command(name):
     seeds = preset.provenance.get("measured", {}).get("seeds", 8)
     result = jaxrl.train(preset.algo, preset.env, env_kwargs=preset.env_kwargs or None, seeds=seeds, progress=False)
     assert jaxrl.evaluate(result, episodes=100).mean_return >= preset.provenance["threshold"]
+
+
+def test_a_variant_preset_applies_only_with_its_env_kwargs(tmp_path, monkeypatch):
+    entry = {"config": {"num_envs": 4}, "hparams": {"learning_rate": 0.5}, "steps": 2_000,
+             "provenance": {"source": "test", "threshold": 1.0}}
+    variants = {"FrozenLake-v1": entry,
+                "FrozenLake-v1-deterministic": {**entry, "env": "FrozenLake-v1", "env_kwargs": {"is_slippery": False},
+                                                "hparams": {"learning_rate": 0.8}}}
+    (tmp_path / "q_learning.json").write_text(json.dumps(variants))
+    monkeypatch.setattr(presets, "PRESET_DIR", tmp_path)
+    presets.all_presets.cache_clear()
+    try:
+        slippery = apply_preset(RunSpec("q_learning", "FrozenLake-v1"))
+        deterministic = apply_preset(RunSpec("q_learning", "FrozenLake-v1", env_kwargs={"is_slippery": False}))
+        other = apply_preset(RunSpec("q_learning", "FrozenLake-v1", env_kwargs={"map_name": "8x8"}))
+        assert (slippery.preset, slippery.hparams["learning_rate"]) == ("q_learning/FrozenLake-v1", 0.5)
+        assert (deterministic.preset, deterministic.hparams["learning_rate"]) == ("q_learning/FrozenLake-v1-deterministic", 0.8)
+        assert other.preset is None  # no preset was tuned for these env kwargs
+        named = apply_preset(RunSpec("q_learning", "FrozenLake-v1", preset="q_learning/FrozenLake-v1-deterministic"))
+        assert named.hparams["learning_rate"] == 0.8
+        (tmp_path / "q_learning.json").write_text(json.dumps({"FrozenLake-v1": {**entry, "env_kwargs": ["x"]}}))
+        presets.all_presets.cache_clear()
+        with pytest.raises(jaxrl.ConfigError, match="env_kwargs must be a dict"):
+            presets.all_presets()
+    finally:
+        monkeypatch.undo()
+        presets.all_presets.cache_clear()
