@@ -74,7 +74,7 @@ def random_return(preset: presets.Preset, episodes: int = 100) -> float:
     sample = lambda params, obs, key: env.action_space(env_params).sample(key)  # noqa: E731
     uniform = types.SimpleNamespace(env=env, env_params=env_params, act=sample)
     limit = int(getattr(env_params, "max_steps_in_episode", 10_000))
-    returns, _, _ = jax.jit(episode_rollout, static_argnums=(0, 3, 4))(uniform, None, jax.random.key(0), episodes, limit)
+    returns, _, _ = jax.jit(lambda key: episode_rollout(uniform, None, key, episodes, limit))(jax.random.key(0))
     return float(np.mean(returns))
 
 
