@@ -41,6 +41,9 @@ GYMNASIUM_IDS = {"CartPole-v1": "CartPole-v1", "Acrobot-v1": "Acrobot-v1", "Moun
                  "CliffWalking-v0": "CliffWalking-v1"}
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 ZOO_FILE, PROFILE_FILE = DOCS / "ZOO.md", DOCS / "zoo_profile.png"
+# How the machine was loaded when the recorded rows were measured (wall times are not speed figures).
+LOAD_NOTE = ("the rows of 2026-11-30 were measured while three to five tuning jobs shared those 2 cores (load average "
+             "about 10), so their wall times overstate an idle machine's, by up to about 3x")
 RL_ZOO = "https://github.com/DLR-RM/rl-baselines3-zoo/blob/master/benchmark.md"
 
 
@@ -179,7 +182,8 @@ def write_zoo() -> None:
         "in jaxrl, and 20 in Gymnasium's own env where Gymnasium has it (Gymnasium 1.3 calls Taxi-v3 `Taxi-v4` and "
         "CliffWalking-v0 `CliffWalking-v1`). Returns are per-seed means; IQM with a 95% percentile bootstrap CI over "
         "seeds (`jaxrl/stats.py`). A threshold is met when both means reach it. Wall time is the training and "
-        "jaxrl evaluation of all seeds together, compile included, on the 2-core CPU machine of BENCHMARKS.md. "
+        "jaxrl evaluation of all seeds together, compile included, on the 2-core CPU machine of BENCHMARKS.md; "
+        f"{LOAD_NOTE} "
         "The RL Zoo column is the [RL Baselines3 Zoo benchmark]"
         f"({RL_ZOO})'s figure for the same algorithm and env (one run, its own budget), where it has one. "
         "Each preset's provenance says where its settings came from, how they were searched, and why its "
