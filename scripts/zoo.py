@@ -43,7 +43,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 ZOO_FILE, PROFILE_FILE = DOCS / "ZOO.md", DOCS / "zoo_profile.png"
 # How the machine was loaded when the recorded rows were measured (wall times are not speed figures).
 LOAD_NOTE = ("the rows of 2026-11-30 were measured while three to five tuning jobs shared those 2 cores (load average "
-             "about 10), so their wall times overstate an idle machine's, by up to about 3x")
+             "about 10), so their wall times overstate an idle machine's, by up to about 3x.")
 RL_ZOO = "https://github.com/DLR-RM/rl-baselines3-zoo/blob/master/benchmark.md"
 
 
