@@ -47,7 +47,7 @@ def test_the_users_values_override_the_preset_name_by_name():
 def test_no_preset_keeps_the_library_defaults_and_its_step_budget():
     spec = apply_preset(RunSpec("dqn", "CartPole-v1", preset=None))
     assert spec.preset is None and spec.config is None and spec.steps == 100_000
-    assert apply_preset(RunSpec("dqn", "Acrobot-v1")).preset is None  # a pair without a preset
+    assert apply_preset(RunSpec("ppo", "Asterix-MinAtar")).preset is None  # a pair without a preset
 
 
 def test_a_named_preset_is_used_and_recorded_in_config_json():
