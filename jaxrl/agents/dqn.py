@@ -82,7 +82,7 @@ class DQNHParams(ExplorationHParams):
     tau: float = hparam(1.0, "target <- tau * online + (1 - tau) * target; 1: hard copy", low=0, high=1, low_open=True)
     priority_alpha: float = hparam(0.6, "prioritised replay: priority exponent (0: uniform)", low=0)
     priority_beta: float = hparam(0.4, "prioritised replay: importance-weight exponent, annealed to 1 over the run", low=0, high=1)
-    priority_eps: float = hparam(1e-6, "priority = |TD error| + priority_eps", low=0, low_open=True)
+    priority_eps: float = hparam(1e-6, "priority = |TD error| (distributional: the loss) + priority_eps", low=0, low_open=True)
     total_steps: float = hparam(0.0, "env steps per seed of the run (beta and lr annealing)", low=0, engine=True)
 
 
