@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from jaxrl.agents import ddpg, dqn, pg, ppo, sac, tabular
+from jaxrl.agents import c51, ddpg, dqn, pg, ppo, qr_dqn, sac, tabular
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import HParams, resolve_config
 from jaxrl.envs import make_env
@@ -45,6 +45,10 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     "ppo": AlgorithmSpec(ppo.make, ppo.PPOConfig, ppo.PPOHParams, "PPO (clipped surrogate, GAE), discrete or continuous"),
     "dqn": AlgorithmSpec(*_DQN, "DQN with replay and a target network; options double, dueling, n_step, prioritized"),
     "double_dqn": AlgorithmSpec(*_DQN, "Double DQN (dqn with double=true)", {"double": True}),
+    "c51": AlgorithmSpec(c51.make, c51.C51Config, c51.C51HParams,
+                         "C51 (categorical return distribution on [v_min, v_max], cross-entropy); dqn's options"),
+    "qr_dqn": AlgorithmSpec(qr_dqn.make, qr_dqn.QRDQNConfig, qr_dqn.QRDQNHParams,
+                            "QR-DQN (quantile regression, quantile Huber loss); dqn's options"),
     "ddpg": AlgorithmSpec(*_DDPG, "DDPG (deterministic actor, Q critic, Gaussian or OU noise), continuous actions"),
     "td3": AlgorithmSpec(*_DDPG, "TD3 (twin critics, target smoothing, delayed actor), continuous actions",
                          {"num_critics": 2, "target_smoothing": True, "policy_delay": 2}),
@@ -71,4 +75,5 @@ def make(algo: str, env: str | Any, env_params: Any = None, config: Any = None, 
     return algorithm.make(env, env_params, config, name=algo)
 
 
-__all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "ddpg", "dqn", "sac", "make", "pg", "ppo", "spec", "tabular"]
+__all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "c51", "ddpg", "dqn", "sac", "make", "pg", "ppo", "qr_dqn", "spec",
+           "tabular"]

@@ -13,14 +13,18 @@ last action led to (before any auto-reset), so a time-limit truncation bootstrap
 termination zeroes the bootstrap.
 
 The pieces are module-level functions over ``ValueParts`` (``jaxrl.core.value_based``) and the
-state, so other value-based agents import them; ``make`` only wires them together.
+state, so other value-based agents import them; ``make`` only wires them together. What differs
+between members of the family is their ``Head`` (outputs per action, action values, loss):
+``make_family`` builds any of them from its head, so C51 and QR-DQN (``jaxrl.agents.c51``,
+``jaxrl.agents.qr_dqn``) reuse the replay, n-step, Double, dueling, prioritised and target-network
+machinery here and declare only their head.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 import chex
 import jax
@@ -37,7 +41,7 @@ from jaxrl.core.networks import Activation, QNetwork, Torso, obs_encoding
 from jaxrl.core.off_policy import Batch, ReplayConfig, Transition
 from jaxrl.core.rollout import VecEnv
 from jaxrl.core.targets import double_q_learning_target, q_learning_target
-from jaxrl.core.value_based import ValueParts
+from jaxrl.core.value_based import Head, ValueParts
 from jaxrl.errors import ConfigError
 
 
@@ -78,7 +82,7 @@ class DQNHParams(ExplorationHParams):
     tau: float = hparam(1.0, "target <- tau * online + (1 - tau) * target; 1: hard copy", low=0, high=1, low_open=True)
     priority_alpha: float = hparam(0.6, "prioritised replay: priority exponent (0: uniform)", low=0)
     priority_beta: float = hparam(0.4, "prioritised replay: importance-weight exponent, annealed to 1 over the run", low=0, high=1)
-    priority_eps: float = hparam(1e-6, "priority = |TD error| + priority_eps", low=0, low_open=True)
+    priority_eps: float = hparam(1e-6, "priority = |TD error| (distributional: the loss) + priority_eps", low=0, low_open=True)
     total_steps: float = hparam(0.0, "env steps per seed of the run (beta and lr annealing)", low=0, engine=True)
 
 
@@ -97,11 +101,11 @@ class DQNState:
     counts: jax.Array | None  # visit counts for the exploration bonus
 
 
-def _validate(env: Any, env_params: Any, config: DQNConfig) -> None:
+def _validate(env: Any, env_params: Any, config: DQNConfig, name: str = "dqn") -> None:
     action_space = env.action_space(env_params)
     if not isinstance(action_space, spaces.Discrete):
         raise ConfigError(
-            f"dqn needs a discrete action space, but {env.name} has actions {describe_space(action_space)}. "
+            f"{name} needs a discrete action space, but {env.name} has actions {describe_space(action_space)}. "
             "Use an agent for continuous actions (sac, td3, ddpg, ppo, a2c), or an env with Discrete actions."
         )
     off_policy.validate_replay(config, config.n_step)
@@ -112,25 +116,23 @@ def _validate(env: Any, env_params: Any, config: DQNConfig) -> None:
 
 
 # -- loss -----------------------------------------------------------------------------------------
-def q_values(parts: ValueParts, params: Any, obs: Any) -> jax.Array:
-    """Action values ``[..., num_actions]`` of observations (any leading axes)."""
-    return parts.network.apply(params, parts.encoding.encode(obs))
+q_values = value_based.q_values  # (parts, params, obs, hparams=None) -> action values [..., num_actions]
 
 
-def dqn_loss(params: Any, target_params: Any, parts: ValueParts, batch: Batch,
-             weights: jax.Array) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+def dqn_loss(params: Any, target_params: Any, parts: ValueParts, batch: Batch, weights: jax.Array,
+             hparams: Any = None) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     """The weighted TD regression of ``Q(s, a)`` on the (Double) DQN target; returns the loss and
     (TD errors, mean ``Q(s, a)``)."""
     chex.assert_rank([batch.action, batch.reward, batch.discount, weights], 1)
     chex.assert_type(batch.action, int)
     config = parts.config
-    q_t_value = q_values(parts, target_params, batch.next_obs)
+    q_t_value = value_based.outputs(parts, target_params, batch.next_obs)
     if config.double:  # one pass of the online network over both observations
-        q_all = q_values(parts, params, jnp.concatenate([batch.obs, batch.next_obs]))
+        q_all = value_based.outputs(parts, params, jnp.concatenate([batch.obs, batch.next_obs]))
         q_tm1, q_t_selector = q_all[:config.batch_size], jax.lax.stop_gradient(q_all[config.batch_size:])
         target = jax.vmap(double_q_learning_target)(batch.reward, batch.discount, q_t_value, q_t_selector)
     else:
-        q_tm1 = q_values(parts, params, batch.obs)
+        q_tm1 = value_based.outputs(parts, params, batch.obs)
         target = jax.vmap(q_learning_target)(batch.reward, batch.discount, q_t_value)
     qa_tm1 = jnp.take_along_axis(q_tm1, batch.action[:, None], axis=1)[:, 0]
     td_error = jax.lax.stop_gradient(target) - qa_tm1
@@ -138,15 +140,23 @@ def dqn_loss(params: Any, target_params: Any, parts: ValueParts, batch: Batch,
     return jnp.mean(weights * per_sample), (td_error, jnp.mean(qa_tm1))
 
 
+def _identity(outputs: jax.Array, hparams: Any = None) -> jax.Array:
+    return outputs
+
+
+HEAD = Head(atoms=0, values=_identity, greedy_scores=_identity, loss=dqn_loss, error_metric="td_error")
+
+
 # -- the agent's steps ----------------------------------------------------------------------------
-def build_parts(env: Any, env_params: Any, config: DQNConfig) -> ValueParts:
-    """The static pieces: vectorised envs, the Q-network and its input, the buffer, the count table."""
+def build_parts(env: Any, env_params: Any, config: DQNConfig, head: Head = HEAD) -> ValueParts:
+    """The static pieces: vectorised envs, the Q-network and its input, the buffer, the count
+    table, and the head (DQN's by default)."""
     encoding = obs_encoding(env.observation_space(env_params), config.torso)
     network = QNetwork(env.action_space(env_params).n, tuple(int(w) for w in config.hidden), config.activation,
-                       encoding.torso, config.dueling, obs_ndim=len(encoding.shape))
+                       encoding.torso, config.dueling, obs_ndim=len(encoding.shape), atoms=head.atoms)
     buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs, config.n_step, config.prioritized)
     table = exploration.count_table(env.observation_space(env_params), config.count_bins, config.count_range)
-    return ValueParts(config, VecEnv(env, env_params, config.num_envs), encoding, network, buffer, table)
+    return ValueParts(config, VecEnv(env, env_params, config.num_envs), encoding, network, buffer, table, head)
 
 
 def init(parts: ValueParts, key: jax.Array, hparams: DQNHParams) -> DQNState:
@@ -165,7 +175,7 @@ def init(parts: ValueParts, key: jax.Array, hparams: DQNHParams) -> DQNState:
 
 def env_step(parts: ValueParts, state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
     """One step of every env under the behaviour policy; the transitions go to the buffer."""
-    return value_based.env_step(parts, state, key, q_values(parts, state.params, state.obs))
+    return value_based.env_step(parts, state, key, q_values(parts, state.params, state.obs, state.hparams))
 
 
 def learn(parts: ValueParts, state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
@@ -173,38 +183,54 @@ def learn(parts: ValueParts, state: DQNState, key: jax.Array) -> tuple[DQNState,
     config, hp = parts.config, state.hparams
     ready = off_policy.learning_started(config, state.steps)
     drawn, batch = value_based.sample(parts, state, key)
-    grads, (td_error, q_mean) = jax.grad(dqn_loss, has_aux=True)(state.params, state.target_params, parts, batch,
-                                                                  drawn.weights)
+    grads, (errors, q_mean) = jax.grad(parts.head.loss, has_aux=True)(state.params, state.target_params, parts, batch,
+                                                                       drawn.weights, hp)
     learning_rate = optim.annealed(hp.learning_rate, state.steps, hp.total_steps) if config.anneal_lr else None
     params, opt_state = optim.step(state.params, state.opt_state, grads, learning_rate, ready)
-    buffer_state = value_based.update_priorities(parts, state, drawn, td_error, ready)
+    buffer_state = value_based.update_priorities(parts, state, drawn, errors, ready)
     state = state.replace(params=params, opt_state=opt_state, buffer=buffer_state)
-    return state, off_policy.learning_metrics(ready, {"td_error": jnp.mean(jnp.abs(td_error)), "q_mean": q_mean})
+    return state, off_policy.learning_metrics(ready, {parts.head.error_metric: jnp.mean(jnp.abs(errors)),
+                                                      "q_mean": q_mean})
 
 
 def act(parts: ValueParts, params: Any, obs: Any, key: jax.Array) -> jax.Array:
     """Greedy action for one observation, ties broken at random."""
-    return exploration.greedy(key, q_values(parts, params, obs))
+    return exploration.greedy(key, parts.head.greedy_scores(value_based.outputs(parts, params, obs)))
+
+
+def value_function(agent: Agent, head: Head, hparams: Mapping[str, float] | Any = None) -> Any:
+    """``(params, obs) -> action values`` of a made agent of the DQN family with ``head``, at
+    ``hparams`` (a dict of settings over the defaults, or the agent's HParams) where the head's
+    values depend on them (C51's support)."""
+    if hparams is None or isinstance(hparams, Mapping):
+        hparams = agent.hparams(hparams)
+    return partial(q_values, build_parts(agent.env, agent.env_params, agent.config, head), hparams=hparams)
 
 
 def q_function(agent: Agent) -> Any:
     """``(params, obs) -> action values`` of a made DQN agent (for analysis, tests and probes)."""
-    return partial(q_values, build_parts(agent.env, agent.env_params, agent.config))
+    return value_function(agent, HEAD)
 
 
 # -- the agent ------------------------------------------------------------------------------------
 def make(env: Any, env_params: Any, config: DQNConfig | dict | None = None, *, name: str = "dqn") -> Agent:
     """Build a DQN-family agent (a named variant's config defaults, e.g. double_dqn's, come from
     the algorithm registry)."""
-    config = resolve_config(DQNConfig, config, name)
-    _validate(env, env_params, config)
-    parts = build_parts(env, env_params, config)
+    return make_family(env, env_params, resolve_config(DQNConfig, config, name), DQNHParams, HEAD, name)
+
+
+def make_family(env: Any, env_params: Any, config: DQNConfig, hparams_cls: type, head: Head, name: str) -> Agent:
+    """An agent of the DQN family from its resolved config (a ``DQNConfig`` or a subclass), its
+    hyperparameter class (``DQNHParams`` or a subclass) and its head: the replay, n-step, Double,
+    dueling, prioritised, exploration and target-network machinery is this module's."""
+    _validate(env, env_params, config, name)
+    parts = build_parts(env, env_params, config, head)
     return Agent(
         name=name,
         env=env,
         env_params=env_params,
         config=config,
-        hparams_cls=DQNHParams,
+        hparams_cls=hparams_cls,
         init=partial(init, parts),
         train_step=off_policy.make_train_step(config, partial(env_step, parts), partial(learn, parts),
                                               value_based.update_target),

@@ -77,6 +77,12 @@ class HParams:
         return {f.name: float(f.default) for f in cls.declared() if not f.metadata["engine"]}
 
     @classmethod
+    def check_setting(cls, setting: Mapping[str, float]) -> None:
+        """Constraints between fields (each field's own bounds are checked already): a family
+        whose fields depend on each other (C51's ``v_min < v_max``) overrides this and raises
+        ConfigError, so a bad setting fails before anything compiles."""
+
+    @classmethod
     def describe(cls) -> list[tuple[str, float, str, str]]:
         """(name, default, bounds, description) of every user-settable field."""
         return [(f.name, float(f.default), f.metadata["bounds"].describe(), f.metadata["doc"])
@@ -127,6 +133,7 @@ def resolve_hparams(hparams_cls: type[HParams], given: Mapping[str, Any] | None,
             raise ConfigError(f"hyperparameter {name}={value} {bounds.describe()}; "
                               f"pass a valid value, e.g. {name}={fields[name].default}")
         resolved[name] = value
+    hparams_cls.check_setting(resolved)
     return resolved
 
 

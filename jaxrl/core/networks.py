@@ -155,10 +155,13 @@ class ActorCritic(nn.Module):
 
 
 class QNetwork(nn.Module):
-    """Action values ``[..., num_actions]`` from one observation (or a batch).
+    """Action values ``[..., num_actions]`` from one observation (or a batch); with ``atoms`` > 0,
+    a distributional head: ``[..., num_actions, atoms]`` outputs per observation (C51's logits
+    over a fixed support, QR-DQN's quantile values).
 
     ``dueling``: separate value and advantage streams after the torso, combined as
-    ``V(s) + A(s, a) - mean_a A(s, a)`` (Wang et al. 2016). Heads use orthogonal gain 1.
+    ``V(s) + A(s, a) - mean_a A(s, a)`` (Wang et al. 2016; atom by atom for a distributional head,
+    as Rainbow combines its logits). Heads use orthogonal gain 1.
     """
 
     num_actions: int
@@ -167,10 +170,18 @@ class QNetwork(nn.Module):
     torso: str = "mlp"  # "mlp" | "cnn"
     dueling: bool = False
     obs_ndim: int = 1  # axes of one observation
+    atoms: int = 0  # 0: one value per action; else outputs per action of a distributional head
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
         features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim)(obs)
+        if self.atoms:
+            shape = features.shape[:-1] + (self.num_actions, self.atoms)
+            if not self.dueling:
+                return dense(self.num_actions * self.atoms, 1.0)(features).reshape(shape)
+            value = dense(self.atoms, 1.0)(features)[..., None, :]
+            advantage = dense(self.num_actions * self.atoms, 1.0)(features).reshape(shape)
+            return value + advantage - advantage.mean(axis=-2, keepdims=True)
         if not self.dueling:
             return dense(self.num_actions, 1.0)(features)
         value = dense(1, 1.0)(features)

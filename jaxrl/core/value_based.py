@@ -1,6 +1,7 @@
-"""What the value-based replay agents (the DQN family; C51, QR-DQN, Rainbow, PQN next) share:
-their static parts, the behaviour policy, env steps into the buffer, minibatch sampling with
-n-step windows and priorities, the regression loss and the target network's update.
+"""What the value-based replay agents (the DQN family: DQN, C51, QR-DQN; Rainbow, PQN next) share:
+their static parts and heads, the behaviour policy, env steps into the buffer, minibatch sampling
+with n-step windows and priorities, the regression loss, the pairing of a distributional head's
+outputs with its bootstrap target, and the target network's update.
 
 Module-level pure functions over ``ValueParts`` (built once by an agent's ``make``) and a state
 with the fields ``params``, ``target_params``, ``buffer``, ``hparams``, ``env_state``, ``obs``,
@@ -10,7 +11,7 @@ with the fields ``params``, ``target_params``, ``buffer``, ``hparams``, ``env_st
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -25,6 +26,22 @@ from jaxrl.core.rollout import VecEnv, episode_metrics
 from jaxrl.core.targets import crossed_multiple, n_step_window
 
 
+class Head(NamedTuple):
+    """What one member of the DQN family learns, the rest being shared: its network's outputs per
+    action, how they become action values, and its loss. DQN's head is one value per action and
+    the TD regression (``jaxrl.agents.dqn.HEAD``); C51's and QR-DQN's are return distributions."""
+
+    atoms: int  # network outputs per action: 0 one value (DQN), else C51's atoms or QR-DQN's quantiles
+    values: Callable[[jax.Array, Any], jax.Array]  # (outputs [..., A(, atoms)], hparams) -> action values [..., A]
+    # outputs -> scores whose argmax is the greedy action (the values, or an increasing affine map of
+    # them that needs no hyperparameters: ``act`` sees only the params)
+    greedy_scores: Callable[[jax.Array], jax.Array]
+    # (params, target_params, parts, batch, weights, hparams) -> (weighted loss, (per-sample errors, mean Q(s, a)));
+    # |errors| + priority_eps become the sampled entries' priorities
+    loss: Callable[..., tuple[jax.Array, tuple[jax.Array, jax.Array]]]
+    error_metric: str  # the logged name of mean |errors|: "td_error", "cross_entropy", "quantile_loss"
+
+
 class ValueParts(NamedTuple):
     """The static pieces of a value-based replay agent."""
 
@@ -34,6 +51,17 @@ class ValueParts(NamedTuple):
     network: nn.Module  # the agent's network, applied to encoded observations
     buffer: ReplayBuffer
     count_table: exploration.CountTable | None  # the count-based bonus's table (or None: no bonus)
+    head: Head | None = None  # what the network outputs and how it learns
+
+
+def outputs(parts: ValueParts, params: Any, obs: Any) -> jax.Array:
+    """The network's outputs ``[..., num_actions(, atoms)]`` at observations (any leading axes)."""
+    return parts.network.apply(params, parts.encoding.encode(obs))
+
+
+def q_values(parts: ValueParts, params: Any, obs: Any, hparams: Any = None) -> jax.Array:
+    """Action values ``[..., num_actions]`` of observations (any leading axes)."""
+    return parts.head.values(outputs(parts, params, obs), hparams)
 
 
 # -- acting ---------------------------------------------------------------------------------------
@@ -103,6 +131,25 @@ def update_priorities(parts: ValueParts, state: Any, drawn: Sample, td_error: ja
     hp = state.hparams
     return parts.buffer.update_priorities(state.buffer, drawn, jnp.abs(td_error) + hp.priority_eps,
                                           hp.priority_alpha, ready)
+
+
+def distributional_pair(parts: ValueParts, params: Any, target_params: Any, batch: Batch,
+                        hparams: Any) -> tuple[jax.Array, jax.Array]:
+    """A distributional head's outputs at the sampled ``(s, a)`` ``[batch, atoms]`` and the target
+    network's at ``(s', a*)`` (held constant), ``a*`` the greedy action at ``s'`` by the target
+    network's action values, or with ``double`` by the online network's (one pass of it over
+    both observations, as DQN's Double target)."""
+    config, head = parts.config, parts.head
+    out_t = outputs(parts, target_params, batch.next_obs)
+    if config.double:
+        out_all = outputs(parts, params, jnp.concatenate([batch.obs, batch.next_obs]))
+        out_tm1, selector = out_all[:config.batch_size], head.values(out_all[config.batch_size:], hparams)
+    else:
+        out_tm1, selector = outputs(parts, params, batch.obs), head.values(out_t, hparams)
+    a_t = jnp.argmax(jax.lax.stop_gradient(selector), axis=-1)
+    out_t_a = jnp.take_along_axis(out_t, a_t[:, None, None], axis=1)[:, 0]
+    out_tm1_a = jnp.take_along_axis(out_tm1, batch.action[:, None, None], axis=1)[:, 0]
+    return out_tm1_a, jax.lax.stop_gradient(out_t_a)
 
 
 def regression_loss(kind: str, td_error: jax.Array) -> jax.Array:
