@@ -61,7 +61,7 @@ def _python(code: str, *args: str, env: dict | None = None) -> subprocess.Comple
 
 @pytest.mark.parametrize("algo", ["q_learning", pytest.param("ppo", marks=pytest.mark.slow)])
 def test_sigkilled_run_resumes_bit_identical(tmp_path, algo):
-    common = ["train", *CASES[algo], "--chunks", "5", "--eval-episodes", "3", "--quiet"]
+    common = ["train", *CASES[algo], "--chunks", "5", "--eval-episodes", "3", "--quiet", "--no-preset"]
     killed, reference = tmp_path / "killed", tmp_path / "reference"
 
     out = _python(KILLED_RUN, *common, "--out", str(killed), env={**_env(), "KILL_AT": "3"})
@@ -126,7 +126,7 @@ def test_resume_refuses_a_foreign_or_different_run(tmp_path, capsys):
 @pytest.mark.slow
 def test_resume_with_the_seed_axis_sharded_over_4_devices(tmp_path):
     """Killed and resumed with the runs sharded over 4 simulated devices: equal to an uninterrupted 4-device run."""
-    common = ["train", *CASES["ppo"], "--seeds", "4", "--chunks", "5", "--eval-episodes", "3", "--quiet"]
+    common = ["train", *CASES["ppo"], "--seeds", "4", "--chunks", "5", "--eval-episodes", "3", "--quiet", "--no-preset"]
     env = {**_env(), "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
     killed, reference = tmp_path / "killed", tmp_path / "reference"
     assert _python(KILLED_RUN, *common, "--out", str(killed), env={**env, "KILL_AT": "3"}).returncode == -9

@@ -200,7 +200,7 @@ def test_dqn_cartpole_smoke():
 
 def test_minatar_cnn_dqn_runs():
     config = {"num_envs": 4, "buffer_capacity": 400, "batch_size": 8, "learning_starts": 40, "hidden": (16,), "dueling": True}
-    result = jaxrl.train("dqn", "Breakout-MinAtar", seeds=1, steps=160, config=config, progress=False)
+    result = jaxrl.train("dqn", "Breakout-MinAtar", seeds=1, steps=160, config=config, progress=False, preset=None)
     paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(result.final_state.params)]
     assert any("PatchConv" in p for p in paths)
     assert np.all(np.isfinite(result.metrics["td_error"]))
@@ -210,7 +210,7 @@ def test_mlp_torso_flattens_image_frames():
     """torso="mlp" on MinAtar frames (as rejax's DQN runs them): the first layer sees the whole
     10x10x4 frame, and Q has one value per action for a batch of frames or for one frame."""
     config = {"num_envs": 4, "buffer_capacity": 400, "batch_size": 8, "learning_starts": 40, "hidden": (16,), "torso": "mlp"}
-    result = jaxrl.train("dqn", "Breakout-MinAtar", seeds=1, steps=160, config=config, progress=False)
+    result = jaxrl.train("dqn", "Breakout-MinAtar", seeds=1, steps=160, config=config, progress=False, preset=None)
     params = jax.tree.map(lambda x: x[0], result.final_state.params)
     torso = [x.shape for p, x in jax.tree_util.tree_leaves_with_path(params) if "MLP_0" in jax.tree_util.keystr(p)
              and "kernel" in jax.tree_util.keystr(p)]

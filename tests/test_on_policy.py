@@ -254,7 +254,7 @@ def test_patch_conv_equals_flax_conv(size):
 def test_minatar_cnn_torso_trains_on_breakout():
     """The CNN torso is picked for MinAtar frames; a short PPO run moves the policy (smoke)."""
     config = {"num_envs": 8, "rollout_len": 16, "num_minibatches": 2, "num_epochs": 1, "activation": "relu", "hidden": (32,)}
-    result = jaxrl.train("ppo", "Breakout-MinAtar", seeds=2, steps=8 * 16 * 4, config=config, progress=False)
+    result = jaxrl.train("ppo", "Breakout-MinAtar", seeds=2, steps=8 * 16 * 4, config=config, progress=False, preset=None)
     paths = [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_leaves_with_path(result.final_state.params.network)]
     assert any("PatchConv" in path for path in paths), paths
     assert np.all(np.isfinite(result.metrics["entropy"]))
@@ -263,7 +263,7 @@ def test_minatar_cnn_torso_trains_on_breakout():
 def test_mlp_torso_flattens_image_frames():
     """torso="mlp" on MinAtar frames: actor and critic each see the whole 10x10x4 frame."""
     config = {"num_envs": 4, "rollout_len": 8, "num_minibatches": 2, "num_epochs": 1, "hidden": (16,), "torso": "mlp"}
-    result = jaxrl.train("ppo", "Breakout-MinAtar", seeds=1, steps=4 * 8 * 2, config=config, progress=False)
+    result = jaxrl.train("ppo", "Breakout-MinAtar", seeds=1, steps=4 * 8 * 2, config=config, progress=False, preset=None)
     leaves = jax.tree_util.tree_leaves_with_path(result.final_state.params.network)
     first = [x.shape[1:] for p, x in leaves if "MLP_" in jax.tree_util.keystr(p) and "Dense_0']['kernel" in jax.tree_util.keystr(p)]
     assert first == [(10 * 10 * 4, 16)] * 2, first
