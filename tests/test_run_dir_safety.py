@@ -19,7 +19,7 @@ from jaxrl.errors import ConfigError
 from jaxrl.io import checkpoint, run_dir
 
 TRAIN = ["train", "q_learning", "--env", "FrozenLake-v1", "--seeds", "2", "--steps", "200", "--chunks", "2",
-         "--eval-episodes", "3", "--quiet"]
+         "--eval-episodes", "3", "--quiet", "--no-preset"]
 
 
 def _snapshot(path: Path) -> dict[str, bytes]:
