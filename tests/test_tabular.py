@@ -157,7 +157,7 @@ def test_q_learning_converges_to_exact_q_star_of_frozenlake():
     env, params = jaxrl.make_env("FrozenLake-v1", is_slippery=False)
     q_star = q_value_iteration(env.transition_table(), 0.9)
     result = jaxrl.train("q_learning", "FrozenLake-v1", env_kwargs={"is_slippery": False}, seeds=2, steps=30_000,
-                         hparams={"learning_rate": 1.0, "gamma": 0.9, "epsilon": 1.0}, progress=False)
+                         hparams={"learning_rate": 1.0, "gamma": 0.9, "epsilon": 1.0}, progress=False, preset=None)
     # every reachable non-terminal state's row is exact; terminal rows stay 0, as in Q*
     np.testing.assert_allclose(result.final_state.params, np.broadcast_to(q_star, (2, 16, 4)), atol=1e-5)
 
