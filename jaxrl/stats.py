@@ -9,7 +9,7 @@ seaborn, too heavy for the core install, for three short functions.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -45,6 +45,14 @@ def iqm(values: np.ndarray) -> float:
     return float(stats.trim_mean(finite, 0.25)) if finite.size else float("nan")
 
 
+def stratified_resamples(tasks: Sequence[np.ndarray], resamples: int, seed: int = 0) -> Iterator[list[np.ndarray]]:
+    """``resamples`` bootstrap draws of ``tasks`` (one array of runs per task): each draw takes runs
+    with replacement within every task separately, so every task keeps its number of runs."""
+    rng = np.random.default_rng(seed)
+    for _ in range(resamples):
+        yield [t[rng.integers(0, t.size, t.size)] for t in tasks]
+
+
 def bootstrap_ci(tasks: Sequence[np.ndarray] | np.ndarray, statistic: Callable[[np.ndarray], float] = iqm,
                  confidence: float = 0.95, resamples: int = 2_000, seed: int = 0) -> tuple[float, float, float]:
     """``statistic`` of the pooled runs and its percentile bootstrap ``confidence`` interval.
@@ -59,9 +67,7 @@ def bootstrap_ci(tasks: Sequence[np.ndarray] | np.ndarray, statistic: Callable[[
     if not groups:
         return float("nan"), float("nan"), float("nan")
     point = statistic(np.concatenate(groups))
-    rng = np.random.default_rng(seed)
-    draws = [np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups]) for _ in range(resamples)]
-    samples = np.array([statistic(d) for d in draws])
+    samples = np.array([statistic(np.concatenate(draw)) for draw in stratified_resamples(groups, resamples, seed)])
     tail = (1.0 - confidence) / 2 * 100
     low, high = np.percentile(samples, [tail, 100 - tail])
     return float(point), float(low), float(high)

@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from jaxrl import presets
 from jaxrl.core.agent import Agent
 from jaxrl.errors import ConfigError
 from jaxrl.io.files import atomic_write_bytes, atomic_write_json
@@ -210,7 +211,7 @@ def sweep(
     out: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
-    preset: str | None = "auto",
+    preset: str | None = presets.AUTO,
 ) -> SweepResult:
     """Train a grid (``grid={name: values}``) or ``samples`` random settings (``ranges={name: LogUniform(...)}``)
     x ``seeds`` seeds in one compiled program, evaluate every run greedily and rank the settings.

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from jaxrl import presets
 from jaxrl.errors import ConfigError
 from jaxrl.runs import RunSpec, apply_preset, execute, make_agent, plan, resolve_settings
 from jaxrl.stats import mean_ci
@@ -43,7 +44,7 @@ def optimize(
     seed: int = 0,
     eval_episodes: int = 20,
     progress: bool = False,
-    preset: str | None = "auto",
+    preset: str | None = presets.AUTO,
 ) -> Any:
     """Run ``trials`` Optuna trials in batches of ``trials_per_batch``, each batch one compiled
     program over its trials x ``seeds`` seeds. A trial's value is its mean greedy return over

@@ -33,7 +33,8 @@ from jaxrl import presets
 from jaxrl import agents
 from jaxrl.envs import make_env
 from jaxrl.evaluate import episode_rollout
-from jaxrl.stats import bootstrap_ci, iqm
+from jaxrl.io.files import atomic_write_json
+from jaxrl.stats import bootstrap_ci, iqm, stratified_resamples
 
 # jaxrl env id -> Gymnasium's id for the same env (Gymnasium 1.3 renamed Taxi-v3 and CliffWalking-v0)
 GYMNASIUM_IDS = {"CartPole-v1": "CartPole-v1", "Acrobot-v1": "Acrobot-v1", "MountainCar-v0": "MountainCar-v0",
@@ -146,13 +147,6 @@ def row_iqm(scores: list[np.ndarray]) -> float:
     return iqm(np.array([s.mean() for s in scores]))
 
 
-def stratified_draws(scores: list[np.ndarray], resamples: int = 1_000, seed: int = 0):
-    """Bootstrap resamples: each row's seeds drawn with replacement within that row."""
-    rng = np.random.default_rng(seed)
-    for _ in range(resamples):
-        yield [s[rng.integers(0, s.size, s.size)] for s in scores]
-
-
 def write_profile(scores: dict[str, np.ndarray]) -> None:
     """The performance profile with a 95% stratified bootstrap band."""
     import matplotlib
@@ -161,7 +155,7 @@ def write_profile(scores: dict[str, np.ndarray]) -> None:
     import matplotlib.pyplot as plt
 
     rows, taus = list(scores.values()), np.linspace(0.0, 1.5, 301)
-    low, high = np.percentile([profile(draw, taus) for draw in stratified_draws(rows)], [2.5, 97.5], axis=0)
+    low, high = np.percentile([profile(draw, taus) for draw in stratified_resamples(rows, 1_000)], [2.5, 97.5], axis=0)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(taus, profile(rows, taus), label=f"{len(rows)} rows, {sum(r.size for r in rows)} runs, rows weighted equally")
     ax.fill_between(taus, low, high, alpha=0.3, label="95% stratified bootstrap CI")
@@ -185,7 +179,7 @@ def write_zoo() -> None:
         write_profile(scores)
         rows = list(scores.values())
         point = row_iqm(rows)
-        low, high = np.percentile([row_iqm(draw) for draw in stratified_draws(rows)], [2.5, 97.5])
+        low, high = np.percentile([row_iqm(draw) for draw in stratified_resamples(rows, 1_000)], [2.5, 97.5])
         summary = (f"Aggregate over the {len(scores)} measured rows ({sum(s.size for s in rows)} runs): the IQM over "
                    f"rows of each row's mean normalised return is **{point:.3f}** [95% stratified bootstrap CI "
                    f"{low:.3f}, {high:.3f}] (0 = the uniform-random policy, 1 = the row's threshold; seeds resampled "
@@ -217,9 +211,7 @@ def record(preset: presets.Preset, measured: dict) -> None:
     """Store ``measured`` in the preset's provenance, in its JSON file (written whole, then renamed)."""
     data = json.loads(preset.file.read_text())
     data[preset.label]["provenance"]["measured"] = measured
-    partial = preset.file.with_suffix(".json.partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    partial.replace(preset.file)
+    atomic_write_json(preset.file, data)
 
 
 def main() -> int:
@@ -238,8 +230,7 @@ def main() -> int:
         measured = measure(preset, args.seeds or default_seeds(preset), args.gym_episodes)
         print(json.dumps({preset.name: measured}), flush=True)
         if args.write:
-            presets.all_presets.cache_clear()
-            record(presets.get(preset.name), measured)
+            record(preset, measured)  # reads the file anew: other rows recorded since are kept
     if args.write:
         presets.all_presets.cache_clear()
         write_zoo()
