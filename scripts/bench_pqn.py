@@ -2,6 +2,7 @@
 
     python scripts/bench_pqn.py [--steps 524288] [--seeds 1 16] [--venvs DIR] [--skip rejax]
     python scripts/bench_pqn.py --minatar [--steps 5000000] [--seeds 1]   # learning on Breakout-MinAtar
+    python scripts/bench_pqn.py --learning [--seeds 8] [--skip rejax]     # learning at rejax's CartPole settings
 
 CartPole-v1 (speed): rejax's ``configs/gymnax/cartpole.yaml`` ``pqn`` entry (16 envs x 128 steps,
 5 epochs of 16 minibatches, Adam 3e-4, gradient clip 10, epsilon 1 -> 0.05 over half the run,
@@ -9,6 +10,9 @@ gamma 0.99, lambda 0.9, 524,288 env steps per seed) and rejax's PQN network (a 6
 LayerNorm before each ReLU, fixed in ``PQN.create_agent``), mapped option by option onto jaxrl's
 ``pqn`` (the script prints the mapping and the differences that remain). Env steps per second of
 training, compile excluded, for 1 and 16 seeds; every measurement in a fresh process.
+
+``--learning``: final greedy returns (128 episodes per seed) of both at rejax's CartPole
+configuration, every seed listed for jaxrl (rejax: its end-of-run evaluation).
 
 ``--minatar``: Breakout-MinAtar, learning at the same budget for both (default 5M env steps per
 seed): purejaxql's MinAtar settings (128 envs x 32 steps, 2 epochs of 32 minibatches, Adam 5e-4,
@@ -155,21 +159,41 @@ def minatar(args: argparse.Namespace) -> None:
         print(f"{name:30s} {r['final_return']:13.2f} {r['steps'] / r['train']:12,.0f} {r['wall']:8.1f}")
 
 
+def learning(args: argparse.Namespace) -> None:
+    print_mapping(args.steps)
+    config, hparams = cartpole_jaxrl(args.steps)
+    seeds = max(args.seeds)
+    rows = [("jaxrl", run_child(sys.executable, JAXRL_LEARNING_CHILD, seeds, args.steps, json.dumps(config),
+                                json.dumps(hparams), "CartPole-v1", timeout=6 * 3600))]
+    print(json.dumps(rows[-1][1]), flush=True)
+    if "rejax" not in args.skip:
+        rejax = ensure_venv(args.venvs / "rejax", ["rejax==0.1.3", "gymnax==0.0.9"])
+        rows.append(("rejax", run_child(rejax, REJAX_CHILD, "PQN", seeds, args.steps, json.dumps(REJAX_CARTPOLE), 0,
+                                        timeout=6 * 3600)))
+        print(json.dumps(rows[-1][1]), flush=True)
+    print(f"\nPQN CartPole-v1, {args.steps:,} env steps per seed, {seeds} seed(s), rejax's configuration")
+    for name, r in rows:
+        per_seed = " ".join(f"{x:.1f}" for x in r.get("per_seed", []))
+        print(f"{name:8s} mean final return {r['final_return']:8.2f}  {per_seed}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--minatar", action="store_true", help=f"learning on {MINATAR_ENV} instead of CartPole speed")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--minatar", action="store_true", help=f"learning on {MINATAR_ENV} instead of CartPole speed")
+    mode.add_argument("--learning", action="store_true", help="learning at rejax's CartPole configuration")
     parser.add_argument("--steps", type=int, default=None, help=f"env steps per seed (default {CARTPOLE_STEPS:,}; "
                                                                  "5,000,000 with --minatar)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
-                        help="seed counts (default 1 16); --minatar: one count (default 1)")
+                        help="seed counts (default 1 16); --minatar, --learning: one count (default 1, 8)")
     parser.add_argument("--venvs", type=Path, default=Path.home() / ".cache" / "jaxrl-bench")
     parser.add_argument("--skip", nargs="*", default=[], choices=["rejax"])
     args = parser.parse_args()
     if args.steps is None:
         args.steps = 5_000_000 if args.minatar else CARTPOLE_STEPS
     if args.seeds is None:
-        args.seeds = [1] if args.minatar else [1, 16]
-    minatar(args) if args.minatar else cartpole(args)
+        args.seeds = [1] if args.minatar else [8] if args.learning else [1, 16]
+    (minatar if args.minatar else learning if args.learning else cartpole)(args)
 
 
 if __name__ == "__main__":
