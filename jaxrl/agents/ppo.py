@@ -21,6 +21,7 @@ from jaxrl.core import actor_critic
 from jaxrl.core.actor_critic import ACState, ActorCriticConfig, ActorCriticParts, OnPolicyHParams, RolloutStep
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import hparam, resolve_config
+from jaxrl.core.minibatches import minibatch_epochs
 from jaxrl.errors import ConfigError
 from jaxrl.core.returns import gae
 
@@ -100,8 +101,6 @@ def gae_batch(traj: RolloutStep, next_values: jax.Array, hparams: PPOHParams) ->
 def train_step(parts: ActorCriticParts, state: ACState) -> tuple[ACState, dict]:
     """One rollout, then ``num_epochs`` passes of ``num_minibatches`` gradient steps over it."""
     config, hparams = parts.config, state.hparams
-    batch_size = config.num_envs * config.rollout_len
-    minibatch_size = batch_size // config.num_minibatches
     key, rollout_key, update_key = jax.random.split(state.key, 3)
     state, traj, metrics = actor_critic.collect(parts, state, rollout_key)
     batch = gae_batch(traj, actor_critic.bootstrap_values(parts, state.params, traj), hparams)
@@ -114,15 +113,8 @@ def train_step(parts: ActorCriticParts, state: ACState) -> tuple[ACState, dict]:
         network_params, opt_state = actor_critic.apply_gradients(parts, state, opt_state, network_params, grads)
         return (network_params, opt_state), aux
 
-    def epoch(carry, epoch_key):
-        order = jax.random.permutation(epoch_key, batch_size)
-        minibatches = jax.tree.map(
-            lambda x: x[order].reshape((config.num_minibatches, minibatch_size) + x.shape[1:]), batch
-        )
-        return jax.lax.scan(minibatch_step, carry, minibatches)
-
-    epoch_keys = jax.random.split(update_key, config.num_epochs)
-    (network_params, opt_state), aux = jax.lax.scan(epoch, (state.params.network, state.opt_state), epoch_keys)
+    (network_params, opt_state), aux = minibatch_epochs(minibatch_step, (state.params.network, state.opt_state), batch,
+                                                        update_key, config.num_epochs, config.num_minibatches)
     state = actor_critic.finish(state, traj, network_params, opt_state, key)
     return state, {**metrics, **jax.tree.map(jnp.mean, aux)}
 

@@ -2,6 +2,8 @@
 
 Initialisation follows the PPO literature: orthogonal weights with gain sqrt(2) in the torso,
 0.01 on the policy head (near-uniform initial policy) and 1.0 on the value head; zero biases.
+Torsos take ``layer_norm`` (default off): a LayerNorm after each hidden layer's linear map,
+before its activation (PQN's network, Gallici et al. 2024).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ def dense(features: int, gain: float) -> nn.Dense:
     return nn.Dense(features, kernel_init=nn.initializers.orthogonal(gain), bias_init=nn.initializers.zeros)
 
 
+def normalized(x: jax.Array, layer_norm: bool) -> jax.Array:
+    """``x`` through a LayerNorm (learned scale and bias) when ``layer_norm``, else unchanged;
+    call it inside a compact module."""
+    return nn.LayerNorm()(x) if layer_norm else x
+
+
 class MLP(nn.Module):
     """Fully connected torso. An observation has ``obs_ndim`` axes (3 for an image frame): they are
     flattened into one, and any axes before them are batch axes."""
@@ -34,12 +42,13 @@ class MLP(nn.Module):
     hidden: Sequence[int]
     activation: str = "tanh"
     obs_ndim: int = 1
+    layer_norm: bool = False  # LayerNorm between each layer's linear map and its activation
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         x = x.reshape(x.shape[: x.ndim - self.obs_ndim] + (-1,))
         for width in self.hidden:
-            x = ACTIVATIONS[self.activation](dense(width, math.sqrt(2.0))(x))
+            x = ACTIVATIONS[self.activation](normalized(dense(width, math.sqrt(2.0))(x), self.layer_norm))
         return x
 
 
@@ -82,14 +91,15 @@ class MinAtarCNN(nn.Module):
 
     hidden: Sequence[int] = (128,)
     activation: str = "relu"
+    layer_norm: bool = False  # LayerNorm before each activation (over the conv's features per pixel)
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         x = PatchConv(16, 3)(x.astype(jnp.float32))
-        x = ACTIVATIONS[self.activation](x)
+        x = ACTIVATIONS[self.activation](normalized(x, self.layer_norm))
         x = x.reshape(x.shape[:-3] + (-1,))
         for width in self.hidden:
-            x = ACTIVATIONS[self.activation](dense(width, math.sqrt(2.0))(x))
+            x = ACTIVATIONS[self.activation](normalized(dense(width, math.sqrt(2.0))(x), self.layer_norm))
         return x
 
 
@@ -116,11 +126,12 @@ def obs_encoding(obs_space: Any, torso: str = "auto") -> ObsEncoding:
     return ObsEncoding(shape, torso, categories)
 
 
-def make_torso(kind: str, hidden: Sequence[int], activation: str, obs_ndim: int = 1) -> nn.Module:
+def make_torso(kind: str, hidden: Sequence[int], activation: str, obs_ndim: int = 1,
+               layer_norm: bool = False) -> nn.Module:
     """``kind`` "cnn" (MinAtar frames) or "mlp" over observations of ``obs_ndim`` axes."""
     if kind == "cnn":
-        return MinAtarCNN(hidden=tuple(hidden), activation=activation)
-    return MLP(hidden=tuple(hidden), activation=activation, obs_ndim=obs_ndim)
+        return MinAtarCNN(hidden=tuple(hidden), activation=activation, layer_norm=layer_norm)
+    return MLP(hidden=tuple(hidden), activation=activation, obs_ndim=obs_ndim, layer_norm=layer_norm)
 
 
 class ActorCritic(nn.Module):
@@ -171,10 +182,11 @@ class QNetwork(nn.Module):
     dueling: bool = False
     obs_ndim: int = 1  # axes of one observation
     atoms: int = 0  # 0: one value per action; else outputs per action of a distributional head
+    layer_norm: bool = False  # LayerNorm before each torso activation (PQN)
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
-        features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim)(obs)
+        features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim, self.layer_norm)(obs)
         if self.atoms:
             shape = features.shape[:-1] + (self.num_actions, self.atoms)
             if not self.dueling:

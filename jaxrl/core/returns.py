@@ -1,4 +1,4 @@
-"""Returns and advantages over a rollout: Monte-Carlo, n-step and GAE(lambda).
+"""Returns and advantages over a rollout: Monte-Carlo, n-step, GAE(lambda) and Q(lambda).
 
 Single-stream functions over the time axis ``[T]`` (``vmap`` over envs), in the rollout's own
 terms: ``rewards[t]``, ``terminated[t]``, ``truncated[t]`` of step t, ``values[t] = V(s_t)``, and
@@ -117,3 +117,34 @@ def n_step_returns(
         total = total + jnp.where(jnp.logical_and(open_here, closes), bootstrap, 0.0)
         alive = jnp.logical_and(open_here, ~closes)
     return total
+
+
+def q_lambda_returns(
+    rewards: jax.Array,
+    next_values: jax.Array,
+    terminated: jax.Array,
+    truncated: jax.Array,
+    gamma: float | jax.Array,
+    q_lambda: float | jax.Array,
+) -> jax.Array:
+    """Peng's Q(lambda) returns (PQN's targets), ``next_values[t] = max_a Q(final obs of step t, a)``:
+
+        G_t = r_t + gamma (1 - term_t) [lambda G_{t+1} + (1 - lambda) next_values[t]]  (episode continues)
+        G_t = r_t + gamma (1 - term_t) next_values[t]                                  (step t ends it)
+
+    The recursion is cut at terminated OR truncated; a truncation bootstraps from its final
+    observation, only a termination zeroes it. At the rollout's end ``G_T = next_values[T-1]``.
+    lambda = 0: one-step Q-learning targets; lambda = 1: Monte-Carlo returns within episodes.
+    """
+    _check(rewards, next_values, terminated, truncated)
+    done = jnp.logical_or(terminated, truncated)
+    not_terminated = 1.0 - terminated.astype(jnp.float32)
+
+    def backward(return_next, inputs):
+        reward, is_done, keep, next_value = inputs
+        blended = q_lambda * return_next + (1.0 - q_lambda) * next_value
+        ret = reward + gamma * keep * jnp.where(is_done, next_value, blended)
+        return ret, ret
+
+    _, returns = jax.lax.scan(backward, next_values[-1], (rewards, done, not_terminated, next_values), reverse=True)
+    return returns

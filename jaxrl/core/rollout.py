@@ -1,12 +1,14 @@
-"""Vectorised stepping of ``num_envs`` environments and the episode metrics they report."""
+"""Vectorised stepping of ``num_envs`` environments, the episode metrics they report, and a
+rollout of plain transitions under a given action choice."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from jaxrl.core.off_policy import Transition
 from jaxrl.envs.wrappers import EpisodeStatistics
 
 # Metrics a train_step reports that the engine sums over a logging period; all others it averages.
@@ -55,3 +57,21 @@ def episode_metrics(info: dict) -> dict[str, jax.Array]:
         "episode_length_sum": jnp.where(done, info["episode_length"], 0).sum().astype(jnp.float32),
         "successes": jnp.logical_and(done, info["episode_success"]).sum().astype(jnp.float32),
     }
+
+
+def collect_transitions(venv: VecEnv, choose: Callable[[Any, jax.Array], jax.Array], env_state: Any, obs: Any,
+                        key: jax.Array, length: int) -> tuple[tuple[Any, Any], Transition, dict[str, jax.Array]]:
+    """``length`` steps of every env (a ``lax.scan``), each action ``choose(obs, key)`` for the
+    batch of current observations: the final ``(env_state, obs)``, the transitions stacked
+    ``[length, num_envs, ...]`` (``final_obs`` before any auto-reset), and the episode metrics summed."""
+
+    def step(carry, step_key):
+        env_state, obs = carry
+        act_key, env_key = jax.random.split(step_key)
+        action = choose(obs, act_key)
+        env_state, out = venv.step(env_key, env_state, action)
+        transition = Transition(obs, action, out.reward.astype(jnp.float32), out.terminated, out.truncated, out.final_obs)
+        return (env_state, out.obs), (transition, episode_metrics(out.info))
+
+    carry, (transitions, metrics) = jax.lax.scan(step, (env_state, obs), jax.random.split(key, length))
+    return carry, transitions, jax.tree.map(lambda m: m.sum(0), metrics)
