@@ -3,6 +3,7 @@ policy, fresh noise per env step and per update, the time-limit probe, configura
 chunking, and learning."""
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -124,7 +125,8 @@ def test_noise_is_resampled_every_env_step_and_epsilon_is_zero():
     for sigma0, expect_varied in ((3.0, True), (0.0, False)):
         agent, parts, state = _parts_and_state("dqn", {**NOISY, "num_envs": 64, "buffer_capacity": 640, "learning_starts": 64}, sigma0)
         state = state.replace(steps=jnp.asarray(64, jnp.int32))
-        steps = [dqn.env_step(parts, state, jax.random.key(k)) for k in range(4)]
+        step = jax.jit(partial(dqn.env_step, parts))
+        steps = [step(state, jax.random.key(k)) for k in range(4)]
         actions = [np.asarray(s.buffer.data.action[0]) for s, _ in steps]
         assert all(float(m["epsilon"]) == 0.0 for _, m in steps)
         varied = any(not np.array_equal(actions[0], a) for a in actions[1:])
@@ -137,13 +139,14 @@ def test_noise_is_resampled_every_env_step_and_epsilon_is_zero():
 @pytest.mark.parametrize("algo", ["dqn", "rainbow"])
 def test_noise_is_resampled_every_update_independently_for_online_and_target(algo):
     agent, parts, state = _parts_and_state(algo, {**NOISY, "learning_starts": 32}, 1.0)
+    step = jax.jit(partial(dqn.env_step, parts))
     for k in range(20):  # fill the buffer past a minibatch
-        state, _ = dqn.env_step(parts, state, jax.random.key(100 + k))
+        state, _ = step(state, jax.random.key(100 + k))
     drawn, batch = value_based.sample(parts, state, jax.random.key(0))
     noise = value_based.update_noise(parts.config, jax.random.key(0))
     assert not np.array_equal(jax.random.key_data(noise.online), jax.random.key_data(noise.target))
-    loss = lambda n: parts.head.loss(state.params, state.target_params, parts, batch, drawn.weights,  # noqa: E731
-                                     state.hparams, n)[0]
+    loss = jax.jit(lambda n: parts.head.loss(state.params, state.target_params, parts, batch, drawn.weights,
+                                             state.hparams, n)[0])
     other = value_based.update_noise(parts.config, jax.random.key(1))
     losses = [float(loss(noise)), float(loss(other)), float(loss(None))]
     assert len(set(losses)) == 3  # another update's noise, and the mean network, give other losses
@@ -152,8 +155,8 @@ def test_noise_is_resampled_every_update_independently_for_online_and_target(alg
     assert float(loss(noise._replace(online=other.online))) != losses[0]
     # the key the update uses for its noise is the learn step's: two learn calls with two keys differ
     ready = state.replace(steps=jnp.asarray(10_000, jnp.int32))
-    a = dqn.learn(parts, ready, jax.random.key(3))[0].params
-    b = dqn.learn(parts, ready, jax.random.key(4))[0].params
+    learn = jax.jit(partial(dqn.learn, parts))
+    a, b = learn(ready, jax.random.key(3))[0].params, learn(ready, jax.random.key(4))[0].params
     assert any(not np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
