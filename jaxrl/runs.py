@@ -168,7 +168,7 @@ def make_agent(spec: RunSpec) -> Agent:
 
 def resolve_settings(agent: Agent, given: Iterable[Mapping[str, Any] | None]) -> list[dict[str, float]]:
     """Each setting: the declared defaults overridden by the given values, every value checked."""
-    return [resolve_hparams(agent.hparams_cls, setting, agent.name, type(agent.config)) for setting in given]
+    return [resolve_hparams(agent.hparams_cls, setting, agent.name, type(agent.config), agent.config) for setting in given]
 
 
 MAX_SEED = 2**32 - 1

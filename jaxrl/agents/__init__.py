@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Callable
 
-from jaxrl.agents import c51, ddpg, dqn, pg, ppo, pqn, qr_dqn, sac, tabular
+from jaxrl.agents import c51, ddpg, dqn, pg, ppo, pqn, qr_dqn, rainbow, sac, tabular
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import HParams, resolve_config
 from jaxrl.envs import make_env
@@ -51,6 +51,9 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                             "QR-DQN (quantile regression, quantile Huber loss); dqn's options"),
     "pqn": AlgorithmSpec(pqn.make, pqn.PQNConfig, pqn.PQNHParams,
                          "PQN (no replay, no target network; LayerNorm Q-network, Q(lambda) over vectorised rollouts)"),
+    "rainbow": AlgorithmSpec(rainbow.make, c51.C51Config, rainbow.RainbowHParams,
+                             "Rainbow (c51 + double + dueling + 3-step + prioritised + exploration=noisy)",
+                             rainbow.CONFIG_DEFAULTS),
     "ddpg": AlgorithmSpec(*_DDPG, "DDPG (deterministic actor, Q critic, Gaussian or OU noise), continuous actions"),
     "td3": AlgorithmSpec(*_DDPG, "TD3 (twin critics, target smoothing, delayed actor), continuous actions",
                          {"num_critics": 2, "target_smoothing": True, "policy_delay": 2}),
@@ -77,5 +80,5 @@ def make(algo: str, env: str | Any, env_params: Any = None, config: Any = None, 
     return algorithm.make(env, env_params, config, name=algo)
 
 
-__all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "c51", "ddpg", "dqn", "sac", "make", "pg", "ppo", "pqn", "qr_dqn", "spec",
-           "tabular"]
+__all__ = ["ALGORITHMS", "Agent", "AlgorithmSpec", "c51", "ddpg", "dqn", "sac", "make", "pg", "ppo", "pqn", "qr_dqn",
+           "rainbow", "spec", "tabular"]

@@ -31,7 +31,7 @@ from jaxrl.core import distributional, value_based
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.core.off_policy import Batch
-from jaxrl.core.value_based import Head, ValueParts
+from jaxrl.core.value_based import Head, UpdateNoise, ValueParts
 from jaxrl.errors import ConfigError
 
 
@@ -59,7 +59,7 @@ class C51HParams(dqn.DQNHParams):
             )
 
 
-def _validate(config: C51Config, name: str) -> None:
+def validate(config: C51Config, name: str) -> None:
     if config.num_atoms < 2:
         raise ConfigError(f"num_atoms={config.num_atoms}: {name}'s support needs at least 2 atoms "
                           "(the paper uses 51); pass e.g. config={'num_atoms': 51}")
@@ -72,13 +72,13 @@ def atoms(config: C51Config, hparams: Any) -> jax.Array:
 
 
 def c51_loss(params: Any, target_params: Any, parts: ValueParts, batch: Batch, weights: jax.Array,
-             hparams: Any) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+             hparams: Any, noise: UpdateNoise | None = None) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     """The weighted cross-entropy of the online distribution at ``(s, a)`` with the projected
     target distribution; returns the loss and (per-sample cross-entropies, mean ``Q(s, a)``)."""
     chex.assert_rank([batch.action, batch.reward, batch.discount, weights], 1)
     chex.assert_type(batch.action, int)
     z = atoms(parts.config, hparams)
-    logits_tm1, logits_t = value_based.distributional_pair(parts, params, target_params, batch, hparams)
+    logits_tm1, logits_t = value_based.distributional_pair(parts, params, target_params, batch, hparams, noise)
     target = jax.vmap(distributional.categorical_projection, in_axes=(0, 0, 0, None))(
         batch.reward, batch.discount, jax.nn.softmax(logits_t), z)
     cross_entropy = jax.vmap(distributional.categorical_cross_entropy)(target, logits_tm1)
@@ -116,5 +116,5 @@ def distribution_function(agent: Agent) -> Any:
 # -- the agent ------------------------------------------------------------------------------------
 def make(env: Any, env_params: Any, config: C51Config | dict | None = None, *, name: str = "c51") -> Agent:
     config = resolve_config(C51Config, config, name)
-    _validate(config, name)
+    validate(config, name)
     return dqn.make_family(env, env_params, config, C51HParams, head(config), name)

@@ -35,13 +35,13 @@ from gymnax.environments import spaces
 from jaxrl.core import exploration, off_policy, optim, value_based
 from jaxrl.core.agent import Agent, describe_space
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
-from jaxrl.core.exploration import EpsilonSchedule, ExplorationHParams, ExplorationKind, ScheduleUnit
+from jaxrl.core.exploration import EpsilonSchedule, ExplorationHParams, NetworkExplorationKind, ScheduleUnit
 from jaxrl.core.hparams import hparam, resolve_config
-from jaxrl.core.networks import Activation, QNetwork, Torso, obs_encoding
+from jaxrl.core.networks import Activation, QNetwork, Torso, obs_encoding, scale_noise
 from jaxrl.core.off_policy import Batch, ReplayConfig, Transition
 from jaxrl.core.rollout import VecEnv
 from jaxrl.core.targets import double_q_learning_target, q_learning_target
-from jaxrl.core.value_based import Head, ValueParts
+from jaxrl.core.value_based import Head, UpdateNoise, ValueParts
 from jaxrl.errors import ConfigError
 
 
@@ -65,7 +65,7 @@ class DQNConfig(ReplayConfig):
     prioritized: bool = False  # proportional prioritised replay
     loss: Literal["huber", "mse"] = "huber"  # huber: delta 1; mse: 0.5 * squared error
     anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run's total steps
-    exploration: ExplorationKind = "epsilon_greedy"
+    exploration: NetworkExplorationKind = "epsilon_greedy"  # "noisy": NoisyNets, greedy on a noisy Q-network
     epsilon_schedule: EpsilonSchedule = "linear"
     schedule_unit: ScheduleUnit = "steps"  # the schedule counts env steps per seed, or completed episodes
     count_bins: int = 0  # count-based bonus: 0 off; bins per observation dimension (Box obs)
@@ -83,7 +83,20 @@ class DQNHParams(ExplorationHParams):
     priority_alpha: float = hparam(0.6, "prioritised replay: priority exponent (0: uniform)", low=0)
     priority_beta: float = hparam(0.4, "prioritised replay: importance-weight exponent, annealed to 1 over the run", low=0, high=1)
     priority_eps: float = hparam(1e-6, "priority = |TD error| (distributional: the loss) + priority_eps", low=0, low_open=True)
+    noisy_sigma0: float = hparam(0.5, "NoisyNets (exploration=noisy): initial noise scale sigma0 / sqrt(fan_in)", low=0)
     total_steps: float = hparam(0.0, "env steps per seed of the run (beta and lr annealing)", low=0, engine=True)
+
+    @classmethod
+    def check_with_config(cls, given: Mapping[str, float], config: Any) -> None:
+        """Refuse a given hyperparameter that the config's exploration never reads."""
+        noisy = getattr(config, "exploration", None) == "noisy"
+        if noisy and "temperature" in given:
+            raise ConfigError("hyperparameter temperature is Boltzmann exploration's, but exploration='noisy' acts "
+                              "greedily on the noisy network; drop temperature, or use config exploration='boltzmann'")
+        if not noisy and "noisy_sigma0" in given:
+            raise ConfigError(f"hyperparameter noisy_sigma0 sets NoisyNets' noise, but exploration="
+                              f"{getattr(config, 'exploration', None)!r} has no noisy layers; pass config "
+                              "exploration='noisy' to use it, or drop noisy_sigma0")
 
 
 @struct.dataclass
@@ -113,6 +126,13 @@ def _validate(env: Any, env_params: Any, config: DQNConfig, name: str = "dqn") -
         raise ConfigError(f"count_bins={config.count_bins}: use 0 (no bonus) or >= 2 bins per dimension")
     if config.count_range <= 0:
         raise ConfigError(f"count_range={config.count_range} must be > 0")
+    if value_based.is_noisy(config):
+        defaults = {f.name: f.default for f in dataclasses.fields(DQNConfig)}
+        for option in ("epsilon_schedule", "schedule_unit"):
+            if getattr(config, option) != defaults[option]:
+                raise ConfigError(
+                    f"{option}={getattr(config, option)!r} has no effect with exploration='noisy': the noisy network "
+                    "explores and epsilon is 0 after learning_starts; drop it, or use exploration='epsilon_greedy'")
 
 
 # -- loss -----------------------------------------------------------------------------------------
@@ -120,19 +140,20 @@ q_values = value_based.q_values  # (parts, params, obs, hparams=None) -> action 
 
 
 def dqn_loss(params: Any, target_params: Any, parts: ValueParts, batch: Batch, weights: jax.Array,
-             hparams: Any = None) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+             hparams: Any = None, noise: UpdateNoise | None = None) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     """The weighted TD regression of ``Q(s, a)`` on the (Double) DQN target; returns the loss and
-    (TD errors, mean ``Q(s, a)``)."""
+    (TD errors, mean ``Q(s, a)``). NoisyNets: the online and target networks with their own ``noise``."""
     chex.assert_rank([batch.action, batch.reward, batch.discount, weights], 1)
     chex.assert_type(batch.action, int)
     config = parts.config
-    q_t_value = value_based.outputs(parts, target_params, batch.next_obs)
+    online_noise, target_noise = (None, None) if noise is None else noise
+    q_t_value = value_based.outputs(parts, target_params, batch.next_obs, target_noise)
     if config.double:  # one pass of the online network over both observations
-        q_all = value_based.outputs(parts, params, jnp.concatenate([batch.obs, batch.next_obs]))
+        q_all = value_based.outputs(parts, params, jnp.concatenate([batch.obs, batch.next_obs]), online_noise)
         q_tm1, q_t_selector = q_all[:config.batch_size], jax.lax.stop_gradient(q_all[config.batch_size:])
         target = jax.vmap(double_q_learning_target)(batch.reward, batch.discount, q_t_value, q_t_selector)
     else:
-        q_tm1 = value_based.outputs(parts, params, batch.obs)
+        q_tm1 = value_based.outputs(parts, params, batch.obs, online_noise)
         target = jax.vmap(q_learning_target)(batch.reward, batch.discount, q_t_value)
     qa_tm1 = jnp.take_along_axis(q_tm1, batch.action[:, None], axis=1)[:, 0]
     td_error = jax.lax.stop_gradient(target) - qa_tm1
@@ -153,7 +174,8 @@ def build_parts(env: Any, env_params: Any, config: DQNConfig, head: Head = HEAD)
     table, and the head (DQN's by default)."""
     encoding = obs_encoding(env.observation_space(env_params), config.torso)
     network = QNetwork(env.action_space(env_params).n, tuple(int(w) for w in config.hidden), config.activation,
-                       encoding.torso, config.dueling, obs_ndim=len(encoding.shape), atoms=head.atoms)
+                       encoding.torso, config.dueling, obs_ndim=len(encoding.shape), atoms=head.atoms,
+                       noisy=value_based.is_noisy(config))
     buffer = ReplayBuffer.with_capacity(config.buffer_capacity, config.num_envs, config.n_step, config.prioritized)
     table = exploration.count_table(env.observation_space(env_params), config.count_bins, config.count_range)
     return ValueParts(config, VecEnv(env, env_params, config.num_envs), encoding, network, buffer, table, head)
@@ -164,6 +186,8 @@ def init(parts: ValueParts, key: jax.Array, hparams: DQNHParams) -> DQNState:
     obs, env_state = parts.venv.reset(env_key)
     one_obs = jax.tree.map(lambda x: x[0], obs)
     params = parts.network.init(net_key, jnp.zeros(parts.encoding.shape, jnp.float32))
+    if value_based.is_noisy(parts.config):  # NoisyDense's sigma leaves start at 1/sqrt(fan_in)
+        params = scale_noise(params, hparams.noisy_sigma0)
     opt_state = optim.init(params, hparams.learning_rate, hparams.max_grad_norm)
     example = Transition(one_obs, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32), jnp.zeros((), bool),
                          jnp.zeros((), bool), one_obs)
@@ -174,17 +198,21 @@ def init(parts: ValueParts, key: jax.Array, hparams: DQNHParams) -> DQNState:
 
 
 def env_step(parts: ValueParts, state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
-    """One step of every env under the behaviour policy; the transitions go to the buffer."""
-    return value_based.env_step(parts, state, key, q_values(parts, state.params, state.obs, state.hparams))
+    """One step of every env under the behaviour policy (NoisyNets: fresh noise each step); the
+    transitions go to the buffer."""
+    noise = value_based.acting_noise(parts.config, key)
+    return value_based.env_step(parts, state, key, q_values(parts, state.params, state.obs, state.hparams, noise))
 
 
 def learn(parts: ValueParts, state: DQNState, key: jax.Array) -> tuple[DQNState, dict]:
-    """One gradient step on a sampled minibatch; masked out before learning starts."""
+    """One gradient step on a sampled minibatch (NoisyNets: fresh, independent noise of the online
+    and the target network); masked out before learning starts."""
     config, hp = parts.config, state.hparams
     ready = off_policy.learning_started(config, state.steps)
     drawn, batch = value_based.sample(parts, state, key)
+    noise = value_based.update_noise(config, key)
     grads, (errors, q_mean) = jax.grad(parts.head.loss, has_aux=True)(state.params, state.target_params, parts, batch,
-                                                                       drawn.weights, hp)
+                                                                       drawn.weights, hp, noise)
     learning_rate = optim.annealed(hp.learning_rate, state.steps, hp.total_steps) if config.anneal_lr else None
     params, opt_state = optim.step(state.params, state.opt_state, grads, learning_rate, ready)
     buffer_state = value_based.update_priorities(parts, state, drawn, errors, ready)
@@ -194,7 +222,7 @@ def learn(parts: ValueParts, state: DQNState, key: jax.Array) -> tuple[DQNState,
 
 
 def act(parts: ValueParts, params: Any, obs: Any, key: jax.Array) -> jax.Array:
-    """Greedy action for one observation, ties broken at random."""
+    """Greedy action for one observation, ties broken at random (a noisy network's mean: no noise)."""
     return exploration.greedy(key, parts.head.greedy_scores(value_based.outputs(parts, params, obs)))
 
 

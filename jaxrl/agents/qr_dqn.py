@@ -36,7 +36,7 @@ from jaxrl.core import distributional, value_based
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.core.off_policy import Batch
-from jaxrl.core.value_based import Head, ValueParts
+from jaxrl.core.value_based import Head, UpdateNoise, ValueParts
 from jaxrl.errors import ConfigError
 
 
@@ -61,12 +61,12 @@ def _validate(config: QRDQNConfig, name: str) -> None:
 
 # -- loss -----------------------------------------------------------------------------------------
 def qr_loss(params: Any, target_params: Any, parts: ValueParts, batch: Batch, weights: jax.Array,
-            hparams: Any) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+            hparams: Any, noise: UpdateNoise | None = None) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
     """The weighted quantile Huber loss of the online quantiles at ``(s, a)`` against the target
     samples; returns the loss and (per-sample losses, mean ``Q(s, a)``)."""
     chex.assert_rank([batch.action, batch.reward, batch.discount, weights], 1)
     chex.assert_type(batch.action, int)
-    theta_tm1, theta_t = value_based.distributional_pair(parts, params, target_params, batch, hparams)
+    theta_tm1, theta_t = value_based.distributional_pair(parts, params, target_params, batch, hparams, noise)
     target = batch.reward[:, None] + batch.discount[:, None] * theta_t
     tau = distributional.quantile_midpoints(parts.config.num_quantiles)
     per_sample = jax.vmap(distributional.quantile_huber_loss, in_axes=(0, 0, None, None))(

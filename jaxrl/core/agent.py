@@ -44,7 +44,7 @@ class Agent(NamedTuple):
     def hparams(self, given: Mapping[str, float] | None = None, *, total_steps: float = 0.0) -> HParams:
         """One run's hyperparameters for ``init``: the defaults overridden by ``given``, validated,
         as float32 scalars (``total_steps`` 0: schedules over the run stay off)."""
-        setting = resolve_hparams(self.hparams_cls, given, self.name, type(self.config))
+        setting = resolve_hparams(self.hparams_cls, given, self.name, type(self.config), self.config)
         return jax.tree.map(lambda x: x[0], stack_hparams(self.hparams_cls, [setting], total_steps=total_steps))
 
 

@@ -1,5 +1,6 @@
 """Exploration: epsilon schedules, epsilon-greedy and Boltzmann behaviour policies (shared by the
-tabular and the value-based agents), count-based bonuses and Ornstein-Uhlenbeck noise.
+tabular and the value-based agents), count-based bonuses and Ornstein-Uhlenbeck noise. (NoisyNets'
+noisy layers are in ``jaxrl.core.networks``; the value-based agents act greedily on them.)
 
 Single-stream functions (one vector of action values); ``vmap`` them over a batch. Greedy choices
 break ties uniformly at random, so an untrained all-zero Q-table acts uniformly rather than always
@@ -23,7 +24,9 @@ from jaxrl.core.agent import box_bounds
 from jaxrl.core.hparams import HParams, hparam
 
 EpsilonSchedule = Literal["constant", "linear", "exponential"]
-ExplorationKind = Literal["epsilon_greedy", "boltzmann"]
+ExplorationKind = Literal["epsilon_greedy", "boltzmann"]  # of a Q-table (tabular agents)
+# of a Q-network (the DQN family): also "noisy", NoisyNets' noisy layers act greedily (networks.NoisyDense)
+NetworkExplorationKind = Literal["epsilon_greedy", "boltzmann", "noisy"]
 ScheduleUnit = Literal["steps", "episodes"]
 EPSILON_SCHEDULES = get_args(EpsilonSchedule)
 MAX_COUNT_TABLE = 1 << 24

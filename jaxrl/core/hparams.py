@@ -83,6 +83,11 @@ class HParams:
         ConfigError, so a bad setting fails before anything compiles."""
 
     @classmethod
+    def check_with_config(cls, given: Mapping[str, float], config: Any) -> None:
+        """Given values (the user's, not the defaults) that the static ``config`` never reads (a
+        Boltzmann temperature with NoisyNets exploration): a family overrides this and raises ConfigError."""
+
+    @classmethod
     def describe(cls) -> list[tuple[str, float, str, str]]:
         """(name, default, bounds, description) of every user-settable field."""
         return [(f.name, float(f.default), f.metadata["bounds"].describe(), f.metadata["doc"])
@@ -112,13 +117,15 @@ def check_hparam_names(hparams_cls: type[HParams], names: Iterable[str], agent_n
 
 
 def resolve_hparams(hparams_cls: type[HParams], given: Mapping[str, Any] | None, agent_name: str,
-                    config_cls: type | None = None) -> dict[str, float]:
+                    config_cls: type | None = None, config: Any = None) -> dict[str, float]:
     """One setting: the declared defaults overridden by ``given``, every value checked against its
     bounds. Unknown names raise ConfigError (naming ``config=`` for a static config option)."""
     if given is not None and not isinstance(given, Mapping):
         raise ConfigError(f"hyperparameters must be a dict of name -> number, not {type(given).__name__}")
     given = dict(given or {})
     check_hparam_names(hparams_cls, given, agent_name, config_cls)
+    if config is not None:
+        hparams_cls.check_with_config(given, config)
     resolved = {**hparams_cls.defaults(), **given}
     fields = {f.name: f for f in hparams_cls.declared()}
     for name, value in resolved.items():

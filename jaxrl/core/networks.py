@@ -1,14 +1,17 @@
-"""Networks (flax linen): MLP and MinAtar CNN torsos, actor-critic heads, orthogonal init.
+"""Networks (flax linen): MLP and MinAtar CNN torsos, actor-critic heads, orthogonal init, and
+NoisyNets' factorised Gaussian noisy layers.
 
 Initialisation follows the PPO literature: orthogonal weights with gain sqrt(2) in the torso,
 0.01 on the policy head (near-uniform initial policy) and 1.0 on the value head; zero biases.
 Torsos take ``layer_norm`` (default off): a LayerNorm after each hidden layer's linear map,
 before its activation (PQN's network, Gallici et al. 2024).
+Noisy layers use the NoisyNets paper's initialisation instead (see ``NoisyDense``).
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Callable, Literal, NamedTuple, Sequence
 
 import flax.linen as nn
@@ -35,6 +38,70 @@ def normalized(x: jax.Array, layer_norm: bool) -> jax.Array:
     return nn.LayerNorm()(x) if layer_norm else x
 
 
+# -- NoisyNets (Fortunato et al. 2018, "Noisy Networks for Exploration") ---------------------------
+NOISE_RNG = "noise"  # the flax RNG stream that switches noisy layers on: apply(..., rngs={NOISE_RNG: key})
+NOISE_SCALE_LEAVES = ("sigma_kernel", "sigma_bias")  # the noise scales, scaled by sigma0 after init
+
+
+def scaled_noise(x: jax.Array) -> jax.Array:
+    """NoisyNets' ``f(x) = sgn(x) sqrt(|x|)`` of factorised noise."""
+    return jnp.sign(x) * jnp.sqrt(jnp.abs(x))
+
+
+def factorised_noise(key: jax.Array, fan_in: int, features: int) -> tuple[jax.Array, jax.Array]:
+    """``(f(eps_in) [fan_in], f(eps_out) [features])`` for standard normal ``eps``: the kernel's
+    noise is their outer product, the bias's ``f(eps_out)``."""
+    in_key, out_key = jax.random.split(key)
+    return (scaled_noise(jax.random.normal(in_key, (fan_in,))),
+            scaled_noise(jax.random.normal(out_key, (features,))))
+
+
+def _uniform_fan_in(key: jax.Array, shape: tuple[int, ...], fan_in: int) -> jax.Array:
+    bound = 1.0 / math.sqrt(fan_in)
+    return jax.random.uniform(key, shape, jnp.float32, -bound, bound)
+
+
+class NoisyDense(nn.Module):
+    """A factorised Gaussian noisy linear layer: ``y = x (mu_w + sigma_w * f(eps_in) f(eps_out)^T)
+    + mu_b + sigma_b * f(eps_out)``, fresh ``eps`` per call, drawn from the ``"noise"`` RNG stream;
+    without that stream (``act``, evaluation) the layer is its mean, ``x mu_w + mu_b``.
+
+    ``mu`` is initialised ``U[-1/sqrt(fan_in), 1/sqrt(fan_in)]`` and ``sigma`` ``1/sqrt(fan_in)``:
+    the agent multiplies the sigma leaves by its traced ``noisy_sigma0`` (``scale_noise``), so the
+    paper's ``sigma0/sqrt(fan_in)`` is a hyperparameter that one program vmaps over.
+    """
+
+    features: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        fan_in = x.shape[-1]
+        kernel = self.param("kernel", lambda k, s: _uniform_fan_in(k, s, fan_in), (fan_in, self.features))
+        bias = self.param("bias", lambda k, s: _uniform_fan_in(k, s, fan_in), (self.features,))
+        sigma_kernel = self.param("sigma_kernel", nn.initializers.constant(1.0 / math.sqrt(fan_in)),
+                                  (fan_in, self.features))
+        sigma_bias = self.param("sigma_bias", nn.initializers.constant(1.0 / math.sqrt(fan_in)), (self.features,))
+        y = x @ kernel + bias
+        if not self.has_rng(NOISE_RNG):
+            return y
+        noise_in, noise_out = factorised_noise(self.make_rng(NOISE_RNG), fan_in, self.features)
+        # x (sigma_w * outer(e_in, e_out)) = ((x * e_in) sigma_w) * e_out: no [fan_in, features] noise matrix
+        return y + ((x * noise_in) @ sigma_kernel) * noise_out + sigma_bias * noise_out
+
+
+def scale_noise(params: Any, sigma0: jax.Array | float) -> Any:
+    """``params`` with every noisy layer's sigma leaves multiplied by ``sigma0``."""
+    def scale(path: tuple, leaf: jax.Array) -> jax.Array:
+        name = getattr(path[-1], "key", None)
+        return leaf * jnp.asarray(sigma0, leaf.dtype) if name in NOISE_SCALE_LEAVES else leaf
+    return jax.tree_util.tree_map_with_path(scale, params)
+
+
+def linear(features: int, gain: float, noisy: bool = False) -> nn.Module:
+    """A dense layer: orthogonal with ``gain``, or a ``NoisyDense`` where ``noisy``."""
+    return NoisyDense(features) if noisy else dense(features, gain)
+
+
 class MLP(nn.Module):
     """Fully connected torso. An observation has ``obs_ndim`` axes (3 for an image frame): they are
     flattened into one, and any axes before them are batch axes."""
@@ -43,12 +110,13 @@ class MLP(nn.Module):
     activation: str = "tanh"
     obs_ndim: int = 1
     layer_norm: bool = False  # LayerNorm between each layer's linear map and its activation
+    noisy: bool = False  # NoisyDense layers
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         x = x.reshape(x.shape[: x.ndim - self.obs_ndim] + (-1,))
         for width in self.hidden:
-            x = ACTIVATIONS[self.activation](normalized(dense(width, math.sqrt(2.0))(x), self.layer_norm))
+            x = ACTIVATIONS[self.activation](normalized(linear(width, math.sqrt(2.0), self.noisy)(x), self.layer_norm))
         return x
 
 
@@ -87,11 +155,13 @@ class PatchConv(nn.Module):
 
 
 class MinAtarCNN(nn.Module):
-    """A 3x3 convolution (16 filters) and a dense layer, for [10, 10, C] MinAtar frames."""
+    """A 3x3 convolution (16 filters) and a dense layer, for [10, 10, C] MinAtar frames
+    (``noisy``: NoisyDense dense layers; the convolution stays deterministic, as in NoisyNets)."""
 
     hidden: Sequence[int] = (128,)
     activation: str = "relu"
     layer_norm: bool = False  # LayerNorm before each activation (over the conv's features per pixel)
+    noisy: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -99,7 +169,7 @@ class MinAtarCNN(nn.Module):
         x = ACTIVATIONS[self.activation](normalized(x, self.layer_norm))
         x = x.reshape(x.shape[:-3] + (-1,))
         for width in self.hidden:
-            x = ACTIVATIONS[self.activation](normalized(dense(width, math.sqrt(2.0))(x), self.layer_norm))
+            x = ACTIVATIONS[self.activation](normalized(linear(width, math.sqrt(2.0), self.noisy)(x), self.layer_norm))
         return x
 
 
@@ -126,12 +196,13 @@ def obs_encoding(obs_space: Any, torso: str = "auto") -> ObsEncoding:
     return ObsEncoding(shape, torso, categories)
 
 
-def make_torso(kind: str, hidden: Sequence[int], activation: str, obs_ndim: int = 1,
+def make_torso(kind: str, hidden: Sequence[int], activation: str, obs_ndim: int = 1, noisy: bool = False,
                layer_norm: bool = False) -> nn.Module:
-    """``kind`` "cnn" (MinAtar frames) or "mlp" over observations of ``obs_ndim`` axes."""
+    """``kind`` "cnn" (MinAtar frames) or "mlp" over observations of ``obs_ndim`` axes; ``noisy``:
+    its dense layers are NoisyDense; ``layer_norm``: a LayerNorm before each activation."""
     if kind == "cnn":
-        return MinAtarCNN(hidden=tuple(hidden), activation=activation, layer_norm=layer_norm)
-    return MLP(hidden=tuple(hidden), activation=activation, obs_ndim=obs_ndim, layer_norm=layer_norm)
+        return MinAtarCNN(hidden=tuple(hidden), activation=activation, noisy=noisy, layer_norm=layer_norm)
+    return MLP(hidden=tuple(hidden), activation=activation, obs_ndim=obs_ndim, noisy=noisy, layer_norm=layer_norm)
 
 
 class ActorCritic(nn.Module):
@@ -173,6 +244,10 @@ class QNetwork(nn.Module):
     ``dueling``: separate value and advantage streams after the torso, combined as
     ``V(s) + A(s, a) - mean_a A(s, a)`` (Wang et al. 2016; atom by atom for a distributional head,
     as Rainbow combines its logits). Heads use orthogonal gain 1.
+
+    ``noisy``: every dense layer, the torso's and the heads', is a ``NoisyDense`` (NoisyNets; a CNN
+    torso's convolution stays deterministic): noisy when applied with the ``"noise"`` RNG stream,
+    the mean network without it.
     """
 
     num_actions: int
@@ -182,22 +257,25 @@ class QNetwork(nn.Module):
     dueling: bool = False
     obs_ndim: int = 1  # axes of one observation
     atoms: int = 0  # 0: one value per action; else outputs per action of a distributional head
+    noisy: bool = False  # NoisyDense layers (NoisyNets exploration)
     layer_norm: bool = False  # LayerNorm before each torso activation (PQN)
 
     @nn.compact
     def __call__(self, obs: jax.Array) -> jax.Array:
-        features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim, self.layer_norm)(obs)
+        features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim, self.noisy,
+                              self.layer_norm)(obs)
+        head = partial(linear, gain=1.0, noisy=self.noisy)
         if self.atoms:
             shape = features.shape[:-1] + (self.num_actions, self.atoms)
             if not self.dueling:
-                return dense(self.num_actions * self.atoms, 1.0)(features).reshape(shape)
-            value = dense(self.atoms, 1.0)(features)[..., None, :]
-            advantage = dense(self.num_actions * self.atoms, 1.0)(features).reshape(shape)
+                return head(self.num_actions * self.atoms)(features).reshape(shape)
+            value = head(self.atoms)(features)[..., None, :]
+            advantage = head(self.num_actions * self.atoms)(features).reshape(shape)
             return value + advantage - advantage.mean(axis=-2, keepdims=True)
         if not self.dueling:
-            return dense(self.num_actions, 1.0)(features)
-        value = dense(1, 1.0)(features)
-        advantage = dense(self.num_actions, 1.0)(features)
+            return head(self.num_actions)(features)
+        value = head(1)(features)
+        advantage = head(self.num_actions)(features)
         return value + advantage - advantage.mean(axis=-1, keepdims=True)
 
 

@@ -20,7 +20,7 @@ import optax
 
 from jaxrl.core import exploration, optim
 from jaxrl.core.buffers import ReplayBuffer, ReplayState, Sample
-from jaxrl.core.networks import ObsEncoding
+from jaxrl.core.networks import NOISE_RNG, ObsEncoding
 from jaxrl.core.off_policy import Batch, Transition, learning_started
 from jaxrl.core.rollout import VecEnv, episode_metrics
 from jaxrl.core.targets import crossed_multiple, n_step_window
@@ -36,8 +36,9 @@ class Head(NamedTuple):
     # outputs -> scores whose argmax is the greedy action (the values, or an increasing affine map of
     # them that needs no hyperparameters: ``act`` sees only the params)
     greedy_scores: Callable[[jax.Array], jax.Array]
-    # (params, target_params, parts, batch, weights, hparams) -> (weighted loss, (per-sample errors, mean Q(s, a)));
-    # |errors| + priority_eps become the sampled entries' priorities
+    # (params, target_params, parts, batch, weights, hparams, noise) -> (weighted loss, (per-sample errors,
+    # mean Q(s, a))); |errors| + priority_eps become the sampled entries' priorities; ``noise`` an
+    # ``UpdateNoise`` (NoisyNets) or None
     loss: Callable[..., tuple[jax.Array, tuple[jax.Array, jax.Array]]]
     error_metric: str  # the logged name of mean |errors|: "td_error", "cross_entropy", "quantile_loss"
 
@@ -54,21 +55,67 @@ class ValueParts(NamedTuple):
     head: Head | None = None  # what the network outputs and how it learns
 
 
-def outputs(parts: ValueParts, params: Any, obs: Any) -> jax.Array:
-    """The network's outputs ``[..., num_actions(, atoms)]`` at observations (any leading axes)."""
-    return parts.network.apply(params, parts.encoding.encode(obs))
+def outputs(parts: ValueParts, params: Any, obs: Any, noise: jax.Array | None = None) -> jax.Array:
+    """The network's outputs ``[..., num_actions(, atoms)]`` at observations (any leading axes);
+    a noisy network (``exploration="noisy"``) draws its layers' noise from the key ``noise``, and is
+    its mean network where ``noise`` is None (the greedy policy)."""
+    rngs = None if noise is None else {NOISE_RNG: noise}
+    return parts.network.apply(params, parts.encoding.encode(obs), rngs=rngs)
 
 
-def q_values(parts: ValueParts, params: Any, obs: Any, hparams: Any = None) -> jax.Array:
+def q_values(parts: ValueParts, params: Any, obs: Any, hparams: Any = None,
+             noise: jax.Array | None = None) -> jax.Array:
     """Action values ``[..., num_actions]`` of observations (any leading axes)."""
-    return parts.head.values(outputs(parts, params, obs), hparams)
+    return parts.head.values(outputs(parts, params, obs, noise), hparams)
+
+
+def is_noisy(config: Any) -> bool:
+    """NoisyNets exploration: the Q-network's dense layers are noisy."""
+    return config.exploration == "noisy"
+
+
+# fold_in constants: the noise keys come from the step's key without changing the draws of the
+# other uses of it, so agents without noise keep their random streams (and results) bit for bit
+_ACTING_NOISE, _ONLINE_NOISE, _TARGET_NOISE = 0x4E01, 0x4E02, 0x4E03
+
+
+def acting_noise(config: Any, key: jax.Array) -> jax.Array | None:
+    """The key of the online network's noise for one env step (None without NoisyNets)."""
+    return jax.random.fold_in(key, _ACTING_NOISE) if is_noisy(config) else None
+
+
+class UpdateNoise(NamedTuple):
+    """Independent noise keys of the online and the target network for one update (NoisyNets)."""
+
+    online: jax.Array
+    target: jax.Array
+
+
+def update_noise(config: Any, key: jax.Array) -> UpdateNoise | None:
+    """Fresh, independent noise for the online and the target network of one update (as the paper
+    does); None without NoisyNets."""
+    if not is_noisy(config):
+        return None
+    return UpdateNoise(jax.random.fold_in(key, _ONLINE_NOISE), jax.random.fold_in(key, _TARGET_NOISE))
+
+
+def _online(noise: UpdateNoise | None) -> jax.Array | None:
+    return None if noise is None else noise.online
+
+
+def _target(noise: UpdateNoise | None) -> jax.Array | None:
+    return None if noise is None else noise.target
 
 
 # -- acting ---------------------------------------------------------------------------------------
 def behave(config: Any, state: Any, key: jax.Array, q_values: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Actions of the behaviour policy at ``q_values`` (of ``state.obs``) and the exploration rate
-    to report: epsilon-greedy on the schedule, or Boltzmann; uniform before learning starts."""
+    to report: epsilon-greedy on the schedule, or Boltzmann, or greedy on the noisy network's
+    values (NoisyNets: epsilon 0); uniform before learning starts."""
     warmup = ~learning_started(config, state.steps)
+    if is_noisy(config):
+        epsilon = jnp.where(warmup, 1.0, 0.0)
+        return exploration.epsilon_greedy(key, q_values, epsilon), epsilon
     count = exploration.schedule_count(config.schedule_unit, state.steps, state.episodes)
     epsilon = jnp.where(warmup, 1.0, exploration.scheduled_epsilon(config.epsilon_schedule, count, state.hparams))
     if config.exploration == "boltzmann":
@@ -134,18 +181,19 @@ def update_priorities(parts: ValueParts, state: Any, drawn: Sample, td_error: ja
 
 
 def distributional_pair(parts: ValueParts, params: Any, target_params: Any, batch: Batch,
-                        hparams: Any) -> tuple[jax.Array, jax.Array]:
+                        hparams: Any, noise: UpdateNoise | None = None) -> tuple[jax.Array, jax.Array]:
     """A distributional head's outputs at the sampled ``(s, a)`` ``[batch, atoms]`` and the target
     network's at ``(s', a*)`` (held constant), ``a*`` the greedy action at ``s'`` by the target
     network's action values, or with ``double`` by the online network's (one pass of it over
-    both observations, as DQN's Double target)."""
+    both observations, as DQN's Double target). NoisyNets: the online and the target network
+    each with their own ``noise``."""
     config, head = parts.config, parts.head
-    out_t = outputs(parts, target_params, batch.next_obs)
+    out_t = outputs(parts, target_params, batch.next_obs, _target(noise))
     if config.double:
-        out_all = outputs(parts, params, jnp.concatenate([batch.obs, batch.next_obs]))
+        out_all = outputs(parts, params, jnp.concatenate([batch.obs, batch.next_obs]), _online(noise))
         out_tm1, selector = out_all[:config.batch_size], head.values(out_all[config.batch_size:], hparams)
     else:
-        out_tm1, selector = outputs(parts, params, batch.obs), head.values(out_t, hparams)
+        out_tm1, selector = outputs(parts, params, batch.obs, _online(noise)), head.values(out_t, hparams)
     a_t = jnp.argmax(jax.lax.stop_gradient(selector), axis=-1)
     out_t_a = jnp.take_along_axis(out_t, a_t[:, None, None], axis=1)[:, 0]
     out_tm1_a = jnp.take_along_axis(out_tm1, batch.action[:, None, None], axis=1)[:, 0]
