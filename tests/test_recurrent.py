@@ -226,6 +226,13 @@ def test_evaluate_and_render_a_recurrent_agent(cue_result):
         agent.act(params, jnp.zeros(2), jax.random.key(0))
 
 
+def test_render_a_recurrent_policy_on_stateless_cartpole(tmp_path):
+    agent = jaxrl.agents.make("ppo", "StatelessCartPole-v1", config={"recurrent": "gru", "recurrent_size": 8, "hidden": (8,)})
+    params = agent.init(jax.random.key(0), agent.hparams()).params
+    episodes = render.render_gif(agent, params, tmp_path / "episode.gif", episodes=1, max_steps=20)
+    assert (tmp_path / "episode.gif").stat().st_size > 0 and np.shape(episodes[0]["observations"][0]) == (2,)
+
+
 def test_a_saved_recurrent_run_loads_and_evaluates(tmp_path):
     out = tmp_path / "run"
     argv = ["train", "ppo", "--env", "probe/MemoryCue", "--seeds", "2", "--steps", "512", "--no-preset", "--quiet",

@@ -110,7 +110,8 @@ def cartpole_drawer(env: Any) -> Drawer:
     width, height = 2 * SIZE, SIZE
 
     def draw(obs: np.ndarray) -> Any:
-        x, _, theta, _ = (float(v) for v in obs)
+        values = [float(v) for v in obs]
+        x, theta = (values[0], values[2]) if len(values) == 4 else values  # StatelessCartPole-v1 shows (x, theta)
         image, canvas = _new(width, height)
         scale = width / 4.8  # the track spans x in [-2.4, 2.4]
         cx, cy = width / 2 + x * scale, height * 0.7
