@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrl.core.agent import Agent
+from jaxrl.core.agent import Agent, carried_act, reset_carry
 from jaxrl.errors import ConfigError
 from jaxrl.core.rollout import VecEnv
 from jaxrl.envs.wrappers import success_fn
@@ -63,29 +63,33 @@ class EvalResult:
 
 
 def episode_rollout(agent: Agent, params: Any, key: jax.Array, episodes: int, max_steps: int) -> tuple:
-    """Run ``episodes`` envs until each finishes its first episode; pure and jittable."""
+    """Run ``episodes`` envs until each finishes its first episode; pure and jittable. A recurrent
+    agent's carry starts from its initial carry and is reset at every episode end."""
     venv = VecEnv(agent.env, agent.env_params, episodes)
     reset_key, key = jax.random.split(key)
     obs, env_state = venv.reset(reset_key)
-    act = jax.vmap(agent.act, in_axes=(None, 0, 0))
+    initial, act_one = carried_act(agent)  # a feed-forward agent's carry is () and passes through
+    act = jax.vmap(act_one, in_axes=(None, 0, 0, 0))
+    hidden = jax.tree.map(lambda c: jnp.broadcast_to(c, (episodes,) + c.shape), initial)
     zeros = jnp.zeros(episodes, jnp.float32)
-    carry = (obs, env_state, key, jnp.zeros(episodes, bool), zeros, zeros, jnp.zeros(episodes, bool), 0)
+    carry = (obs, env_state, key, jnp.zeros(episodes, bool), zeros, zeros, jnp.zeros(episodes, bool), 0, hidden)
 
     def running(carry):
         finished, t = carry[3], carry[7]
         return jnp.logical_and(t < max_steps, ~jnp.all(finished))
 
     def step(carry):
-        obs, env_state, key, finished, returns, lengths, successes, t = carry
+        obs, env_state, key, finished, returns, lengths, successes, t, hidden = carry
         key, act_key, env_key = jax.random.split(key, 3)
-        actions = act(params, obs, jax.random.split(act_key, episodes))
+        actions, hidden = act(params, hidden, obs, jax.random.split(act_key, episodes))
         env_state, out = venv.step(env_key, env_state, actions)
+        hidden = reset_carry(initial, hidden, jnp.logical_or(out.terminated, out.truncated))
         info = out.info
         first_end = jnp.logical_and(info["episode_done"], ~finished)
         returns = jnp.where(first_end, info["episode_return"], returns)
         lengths = jnp.where(first_end, info["episode_length"].astype(jnp.float32), lengths)
         successes = jnp.where(first_end, info["episode_success"], successes)
-        return out.obs, env_state, key, finished | first_end, returns, lengths, successes, t + 1
+        return out.obs, env_state, key, finished | first_end, returns, lengths, successes, t + 1, hidden
 
     carry = jax.lax.while_loop(running, step, carry)
     return carry[4], carry[5], carry[6]

@@ -23,7 +23,7 @@ from gymnax.environments import spaces
 
 from jaxrl import compilation
 from jaxrl.compilation import cpu_compiler_options
-from jaxrl.core.agent import Agent, describe_space
+from jaxrl.core.agent import Agent, carried_act, describe_space
 from jaxrl.core.hparams import stack_hparams
 from jaxrl.core.rollout import SUMMED_METRICS
 from jaxrl.envs.wrappers import success_fn
@@ -48,7 +48,11 @@ Callback = Callable[[ChunkReport], None]
 
 @dataclasses.dataclass
 class Policy:
-    """A plain ``obs -> action`` callable for one trained run (NumPy/Python in and out)."""
+    """A plain ``obs -> action`` callable for one trained run (NumPy/Python in and out).
+
+    A recurrent agent's policy carries its hidden state from call to call: call ``reset()`` at the
+    start of every episode (a feed-forward policy's ``reset()`` does nothing, so a loop that
+    always calls it serves both)."""
 
     agent: Agent
     params: Any
@@ -56,14 +60,21 @@ class Policy:
     _count: int = 0
 
     def __post_init__(self) -> None:
-        self._act = jax.jit(self.agent.act)
+        self._initial_carry, act = carried_act(self.agent)
+        self._act = jax.jit(act)
+        self._carry = self._initial_carry
         self._space = self.agent.env.observation_space(self.agent.env_params)
+
+    def reset(self) -> None:
+        """Start a new episode: the hidden state back to the initial carry (feed-forward: nothing)."""
+        self._carry = self._initial_carry
 
     def __call__(self, obs: Any) -> Any:
         obs = checked_observation(self._space, obs)
         key = jax.random.fold_in(self.key, self._count)
         self._count += 1
-        action = np.asarray(self._act(self.params, jnp.asarray(obs), key))
+        action, self._carry = self._act(self.params, self._carry, jnp.asarray(obs), key)
+        action = np.asarray(action)
         return action.item() if action.ndim == 0 else action
 
 

@@ -14,17 +14,19 @@ from jaxrl.envs import make_env
 gym = pytest.importorskip("gymnasium")
 
 
-def gymnasium_returns(env_id: str, policy, episodes: int, seed: int = 0, **kwargs) -> np.ndarray:
-    """The plain Gymnasium loop a user writes: reset, step(policy(obs)) until done."""
+def gymnasium_returns(env_id: str, policy, episodes: int, seed: int = 0, observe=lambda obs: obs, **kwargs) -> np.ndarray:
+    """The plain Gymnasium loop a user writes: reset (the env and the policy's hidden state),
+    step(policy(obs)) until done. ``observe`` maps Gymnasium's observation to the policy's."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         env = gym.make(env_id, **kwargs)
     returns = []
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed + episode)
+        policy.reset()  # a recurrent policy starts each episode from its initial carry; feed-forward: nothing
         total, done = 0.0, False
         while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
+            obs, reward, terminated, truncated, _ = env.step(policy(observe(obs)))
             total += float(reward)
             done = terminated or truncated
         returns.append(total)
@@ -72,4 +74,19 @@ def test_trained_deep_policy_scores_the_same_in_gymnasium(algo, env_id, steps, c
     result = jaxrl.train(algo, env_id, seeds=1, steps=steps, config=config, progress=False, preset=None)
     ours = result.evaluate(episodes=50, seed=1).returns[0]
     theirs = gymnasium_returns(env_id, result.policy(seed=0), 50)
+    assert_same_score(ours, theirs, floor=0.02 * abs(ours.mean()))
+
+
+@pytest.mark.slow
+def test_recurrent_policy_scores_the_same_in_gymnasium_cartpole_without_velocities():
+    """A GRU policy trained on StatelessCartPole-v1 drives Gymnasium's CartPole-v1 seeing only
+    (position, angle): its hidden state carried between calls and reset per episode."""
+    config = {"recurrent": "gru", "hidden": (64,), "activation": "relu", "num_envs": 16, "rollout_len": 32,
+              "num_minibatches": 2, "num_epochs": 10, "anneal_lr": True}
+    hparams = {"learning_rate": 1e-3, "ent_coef": 0.0, "gamma": 0.98, "gae_lambda": 0.8}
+    result = jaxrl.train("ppo", "StatelessCartPole-v1", seeds=1, steps=200_000, config=config, hparams=hparams,
+                         progress=False, preset=None)
+    ours = result.evaluate(episodes=30, seed=1).returns[0]
+    theirs = gymnasium_returns("CartPole-v1", result.policy(seed=0), 30, observe=lambda obs: obs[[0, 2]])
+    assert ours.mean() > 100  # the policy balances: a wrong hidden-state handling would not score alike
     assert_same_score(ours, theirs, floor=0.02 * abs(ours.mean()))

@@ -8,6 +8,9 @@ treated as if the episode had ended; with a value baseline they bootstrap from V
 
 A2C learns from GAE(lambda) advantages (lambda = 1 gives the classic bootstrapped return to the
 end of the rollout) or fixed-window n-step returns, with a shared or separate actor and critic.
+
+Both take ``recurrent="gru" | "lstm"``: the one gradient step re-runs every env's rollout from
+the carry it started with (``jaxrl.core.actor_critic``).
 """
 
 from __future__ import annotations
@@ -143,12 +146,14 @@ def train_step(parts: ActorCriticParts, state: ACState) -> tuple[ACState, dict]:
     config = parts.config
     batch_size = config.num_envs * config.rollout_len
     key, rollout_key = jax.random.split(state.key)
+    start_carry = state.carry  # recurrent: the update re-runs each env's rollout from it
     state, traj, metrics = actor_critic.collect(parts, state, rollout_key)
     next_values = actor_critic.bootstrap_values(parts, state.params, traj) if uses_value(config) else None
     advantages, weights, targets = advantages_and_targets(config, traj, next_values, state.hparams)
     flat = lambda x: None if x is None else x.reshape((batch_size,) + x.shape[2:])  # noqa: E731
+    apply_fn, network_input = actor_critic.loss_inputs(parts, traj, start_carry)
     grads, aux = jax.grad(policy_gradient_loss, has_aux=True)(
-        state.params.network, parts.network.apply, flat(traj.obs), flat(traj.action),
+        state.params.network, apply_fn, network_input, flat(traj.action),
         flat(advantages), flat(weights), flat(targets), state.hparams,
     )
     network_params, opt_state = actor_critic.apply_gradients(parts, state, state.opt_state, state.params.network, grads)

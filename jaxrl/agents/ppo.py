@@ -4,6 +4,10 @@ Options: value clipping, advantage normalisation per minibatch, global-norm grad
 linear learning-rate annealing, observation and reward normalisation; discrete (categorical) and
 continuous (diagonal Gaussian, sampled unbounded and clipped to the action space when stepping)
 action spaces. Truncated episodes bootstrap from V(final observation); only termination zeroes it.
+
+Recurrent (``recurrent="gru" | "lstm"``): minibatches are whole env sequences (``num_envs``
+splits into ``num_minibatches``), each re-run from the carry its env started the rollout with
+(``jaxrl.core.actor_critic``).
 """
 
 from __future__ import annotations
@@ -87,34 +91,60 @@ def ppo_loss(
     return loss, aux
 
 
+def gae_per_env(traj: RolloutStep, next_values: jax.Array, hparams: PPOHParams) -> tuple[jax.Array, jax.Array]:
+    """The rollout's GAE(lambda) advantages and value targets, ``[rollout_len, num_envs]``."""
+    return jax.vmap(gae, in_axes=(1, 1, 1, 1, 1, None, None), out_axes=1)(
+        traj.reward, traj.value, next_values, traj.terminated, traj.truncated, hparams.gamma, hparams.gae_lambda
+    )
+
+
 def gae_batch(traj: RolloutStep, next_values: jax.Array, hparams: PPOHParams) -> Batch:
     """The rollout's GAE(lambda) advantages and value targets, flattened to one batch
     ``[num_envs * rollout_len, ...]``."""
-    advantages, targets = jax.vmap(gae, in_axes=(1, 1, 1, 1, 1, None, None), out_axes=1)(
-        traj.reward, traj.value, next_values, traj.terminated, traj.truncated, hparams.gamma, hparams.gae_lambda
-    )
+    advantages, targets = gae_per_env(traj, next_values, hparams)
     batch = Batch(traj.obs, traj.action, traj.log_prob, traj.value, advantages, targets)
     return jax.tree.map(lambda x: x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:]), batch)
 
 
 # -- the agent's step -----------------------------------------------------------------------------
+def env_minibatch(batch: Batch, envs: jax.Array) -> Batch:
+    """The whole sequences of the envs ``envs`` from a recurrent batch (``obs``: ``Sequences``,
+    the rest ``[T, num_envs]``), the per-step fields flattened time-major as ``sequence_apply``'s output."""
+    take = lambda x: x[:, envs].reshape((x.shape[0] * envs.shape[0],) + x.shape[2:])  # noqa: E731
+    return Batch(batch.obs.select(envs), *(take(x) for x in batch[1:]))
+
+
 def train_step(parts: ActorCriticParts, state: ACState) -> tuple[ACState, dict]:
-    """One rollout, then ``num_epochs`` passes of ``num_minibatches`` gradient steps over it."""
+    """One rollout, then ``num_epochs`` passes of ``num_minibatches`` gradient steps over it
+    (minibatches of samples, or of whole env sequences when recurrent)."""
     config, hparams = parts.config, state.hparams
     key, rollout_key, update_key = jax.random.split(state.key, 3)
+    start_carry = state.carry
     state, traj, metrics = actor_critic.collect(parts, state, rollout_key)
-    batch = gae_batch(traj, actor_critic.bootstrap_values(parts, state.params, traj), hparams)
+    next_values = actor_critic.bootstrap_values(parts, state.params, traj)
+    if parts.recurrent:
+        advantages, targets = gae_per_env(traj, next_values, hparams)
+        sequences = actor_critic.sequences(traj, start_carry)
+        batch = Batch(sequences, traj.action, traj.log_prob, traj.value, advantages, targets)
+        apply_fn = partial(actor_critic.sequence_apply, parts)
+    else:
+        batch = gae_batch(traj, next_values, hparams)
+        apply_fn = parts.network.apply
 
     def minibatch_step(carry, minibatch):
         network_params, opt_state = carry
+        if parts.recurrent:
+            minibatch = env_minibatch(batch, minibatch)  # minibatch: the envs' indices
         grads, aux = jax.grad(ppo_loss, has_aux=True)(
-            network_params, parts.network.apply, minibatch, hparams, config.normalize_advantages, config.clip_value
+            network_params, apply_fn, minibatch, hparams, config.normalize_advantages, config.clip_value
         )
         network_params, opt_state = actor_critic.apply_gradients(parts, state, opt_state, network_params, grads)
         return (network_params, opt_state), aux
 
-    (network_params, opt_state), aux = minibatch_epochs(minibatch_step, (state.params.network, state.opt_state), batch,
-                                                        update_key, config.num_epochs, config.num_minibatches)
+    # recurrent: the minibatches are of env indices (whole sequences), taken from the batch in minibatch_step
+    shuffled = jnp.arange(config.num_envs) if parts.recurrent else batch
+    (network_params, opt_state), aux = minibatch_epochs(minibatch_step, (state.params.network, state.opt_state),
+                                                        shuffled, update_key, config.num_epochs, config.num_minibatches)
     state = actor_critic.finish(state, traj, network_params, opt_state, key)
     return state, {**metrics, **jax.tree.map(jnp.mean, aux)}
 
@@ -124,6 +154,11 @@ def _validate(config: PPOConfig) -> None:
     batch_size = config.num_envs * config.rollout_len
     if config.num_epochs < 1 or config.num_minibatches < 1:
         raise ConfigError("num_epochs and num_minibatches must be >= 1")
+    if config.recurrent != "none" and config.num_envs % config.num_minibatches:
+        raise ConfigError(
+            f"a recurrent PPO's minibatches are whole env sequences: num_envs={config.num_envs} does not divide into "
+            f"num_minibatches={config.num_minibatches}; choose num_envs a multiple of num_minibatches"
+        )
     if batch_size % config.num_minibatches:
         raise ConfigError(
             f"num_envs x rollout_len = {config.num_envs} x {config.rollout_len} = {batch_size} does not divide into "

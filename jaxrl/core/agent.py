@@ -10,6 +10,10 @@ An agent is a bundle of pure functions over an explicit state pytree:
   ``jaxrl.core.rollout.SUMMED_METRICS`` are summed over a logging period, the others averaged.
 * ``act(params, obs, key) -> action``: the evaluation policy (greedy / deterministic) for one
   observation; vmap it for a batch.
+* Recurrent agents also have ``initial_carry() -> carry`` (one stream's hidden state) and
+  ``recurrent_act(params, carry, obs, key) -> (action, carry)``; the caller resets the carry to
+  ``initial_carry()`` at every episode start. Feed-forward agents leave both ``None``;
+  ``carried_act`` gives every agent the recurrent form, so evaluation has one code path.
 
 Static configuration (shapes, counts, choices of algorithm variant) is fixed by ``make``.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from gymnax.environments import spaces
 
@@ -35,6 +40,12 @@ class Agent(NamedTuple):
     train_step: Callable[[Any], tuple[Any, dict]]
     act: Callable[[Any, Any, jax.Array], jax.Array]
     steps_per_update: int  # env steps per seed that one train_step takes
+    initial_carry: Callable[[], Any] | None = None  # recurrent agents: one stream's initial hidden state
+    recurrent_act: Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, Any]] | None = None
+
+    @property
+    def recurrent(self) -> bool:
+        return self.recurrent_act is not None
 
     @property
     def default_hparams(self) -> dict[str, float]:
@@ -46,6 +57,24 @@ class Agent(NamedTuple):
         as float32 scalars (``total_steps`` 0: schedules over the run stay off)."""
         setting = resolve_hparams(self.hparams_cls, given, self.name, type(self.config), self.config)
         return jax.tree.map(lambda x: x[0], stack_hparams(self.hparams_cls, [setting], total_steps=total_steps))
+
+
+def carried_act(agent: Agent) -> tuple[Any, Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, Any]]]:
+    """(one stream's initial carry, ``act(params, carry, obs, key) -> (action, carry)``) for any
+    agent: a feed-forward agent's carry is ``()`` and its act ignores it."""
+    if agent.recurrent_act is not None:
+        return agent.initial_carry(), agent.recurrent_act
+    return (), lambda params, carry, obs, key: (agent.act(params, obs, key), carry)
+
+
+def reset_carry(initial: Any, carry: Any, done: jax.Array) -> Any:
+    """``carry`` with the streams where ``done`` (leading axes of ``carry``) set back to ``initial``
+    (one stream's carry, broadcast)."""
+    def reset(init: jax.Array, current: jax.Array) -> jax.Array:
+        mask = jnp.reshape(done, done.shape + (1,) * (current.ndim - done.ndim))
+        return jnp.where(mask, init, current)
+
+    return jax.tree.map(reset, initial, carry)
 
 
 def is_discrete(space: Any) -> bool:

@@ -1,5 +1,5 @@
-"""Networks (flax linen): MLP and MinAtar CNN torsos, actor-critic heads, orthogonal init, and
-NoisyNets' factorised Gaussian noisy layers.
+"""Networks (flax linen): MLP and MinAtar CNN torsos, actor-critic heads (feed-forward and
+recurrent: flax's GRU and LSTM cells), orthogonal init, and NoisyNets' factorised Gaussian noisy layers.
 
 Initialisation follows the PPO literature: orthogonal weights with gain sqrt(2) in the torso,
 0.01 on the policy head (near-uniform initial policy) and 1.0 on the value head; zero biases.
@@ -234,6 +234,62 @@ class ActorCritic(nn.Module):
         mean = dense(self.action_dim, 0.01)(actor_features)
         log_std = self.param("log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,))
         return DiagGaussian(mean, log_std), value
+
+
+Recurrent = Literal["none", "gru", "lstm"]  # the recurrent cell of an on-policy agent ("none": feed-forward)
+
+
+def recurrent_cell(kind: str, size: int) -> nn.RNNCellBase:
+    """flax's cell of ``kind`` ("gru" or "lstm") with ``size`` units."""
+    if kind == "gru":
+        return nn.GRUCell(features=size)
+    if kind == "lstm":
+        return nn.OptimizedLSTMCell(features=size)
+    raise ValueError(f"unknown recurrent cell {kind!r}")
+
+
+def initial_carry(kind: str, size: int) -> Any:
+    """The cell's initial (zero) carry for one stream: ``[size]`` for a GRU, ``(c, h)`` for an LSTM."""
+    return recurrent_cell(kind, size).initialize_carry(jax.random.key(0), (size,))
+
+
+class RecurrentActorCritic(nn.Module):
+    """One step of a recurrent policy and value: ``(carry, obs) -> (carry', (distribution, value))``.
+
+    The observation goes through the torso (``hidden``), then the cell (``cell``: "gru" | "lstm",
+    ``size`` units); both heads read the cell's output. The torso and cell are always shared;
+    ``shared=False`` gives each head a hidden layer of its own (width ``hidden[-1]``). Leading
+    axes of ``obs`` and ``carry`` are batch axes (vmap or batch freely). Resetting the carry at
+    episode ends is the caller's (``jaxrl.core.actor_critic``).
+    """
+
+    hidden: Sequence[int]
+    cell: str = "gru"
+    size: int = 64
+    activation: str = "tanh"
+    torso: str = "mlp"  # "mlp" | "cnn"
+    shared: bool = True
+    num_actions: int | None = None
+    action_dim: int | None = None
+    log_std_init: float = 0.0
+    obs_ndim: int = 1
+
+    @nn.compact
+    def __call__(self, carry: Any, obs: jax.Array) -> tuple[Any, tuple[Categorical | DiagGaussian, jax.Array]]:
+        features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim)(obs)
+        carry, features = recurrent_cell(self.cell, self.size)(carry, features)
+        actor_features = critic_features = features
+        if not self.shared:
+            head = lambda: dense(self.hidden[-1], math.sqrt(2.0))  # noqa: E731
+            actor_features = ACTIVATIONS[self.activation](head()(features))
+            critic_features = ACTIVATIONS[self.activation](head()(features))
+        value = dense(1, 1.0)(critic_features)[..., 0]
+        if self.num_actions is not None:
+            return carry, (Categorical(dense(self.num_actions, 0.01)(actor_features)), value)
+        mean = dense(self.action_dim, 0.01)(actor_features)
+        log_std = self.param("log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,))
+        # Broadcast: a sequence re-run (lax.scan over time) stacks it with the mean.
+        return carry, (DiagGaussian(mean, jnp.broadcast_to(log_std, mean.shape)), value)
 
 
 class QNetwork(nn.Module):

@@ -17,6 +17,9 @@ ContinuousActionProbe      obs 0, action in [-4, 4], reward             best act
                            -(a - 0.5)^2, ends
 ContinuousTimeLimitProbe   obs 0, action in [-1, 1], reward 1, never    Q = 1 / (1 - gamma)
                            terminates, truncated every T steps
+MemoryCueProbe             a cue (one-hot of 2) at t = 0, then zeros;   return 1 with memory of
+                           at the last of L steps reward +1 if the      the episode's first
+                           action matches the cue, else -1; ends        observation, 0 without
 =========================  ===========================================  =========================
 """
 
@@ -130,6 +133,60 @@ class ContinuousTimeLimitProbe(ContinuousActionProbe):
         return spaces.Box(-1.0, 1.0, (1,), jnp.float32)
 
 
+@struct.dataclass
+class CueState(environment.EnvState):
+    cue: jax.Array  # 0 or 1, drawn at reset
+
+
+@struct.dataclass
+class CueParams(environment.EnvParams):
+    max_steps_in_episode: int = 100
+
+
+class MemoryCueProbe(environment.Environment[CueState, CueParams]):
+    """Memory: the right action depends on the episode's FIRST observation only.
+
+    Step 0 shows the cue, ``one_hot(cue, 2)``; every later observation is zeros(2). The episode
+    terminates after ``length`` steps; the last step pays +1 if the action equals the cue, else
+    -1 (earlier steps pay 0). A policy that remembers the cue earns 1 per episode; a feed-forward
+    one cannot beat 0 in expectation. A time limit under ``length`` (``max_episode_steps``)
+    truncates every episode before its reward.
+    """
+
+    def __init__(self, length: int = 4):
+        super().__init__()
+        if length < 1:
+            raise ValueError(f"length={length} must be >= 1")
+        self.length = length
+
+    @property
+    def default_params(self) -> CueParams:
+        return CueParams()
+
+    @property
+    def name(self) -> str:
+        return "probe/MemoryCue"
+
+    def _obs(self, state: CueState) -> jax.Array:
+        return jax.nn.one_hot(state.cue, 2, dtype=jnp.float32) * (state.time == 0)
+
+    def step_env(self, key: jax.Array, state: CueState, action: Any, params: CueParams):
+        last = state.time + 1 >= self.length
+        reward = jnp.where(last, jnp.where(action == state.cue, 1.0, -1.0), 0.0)
+        state = CueState(time=state.time + 1, cue=state.cue)
+        return self._obs(state), state, reward, last, {}
+
+    def reset_env(self, key: jax.Array, params: CueParams):
+        state = CueState(time=jnp.zeros((), jnp.int32), cue=jax.random.bernoulli(key).astype(jnp.int32))
+        return self._obs(state), state
+
+    def action_space(self, params: CueParams | None = None) -> spaces.Discrete:
+        return spaces.Discrete(2)
+
+    def observation_space(self, params: CueParams) -> spaces.Box:
+        return spaces.Box(0.0, 1.0, (2,), jnp.float32)
+
+
 PROBES = {
     "probe/ConstantReward": constant_reward,
     "probe/ObservationReward": observation_reward,
@@ -139,5 +196,6 @@ PROBES = {
     "probe/TimeLimit": time_limit,
     "probe/ContinuousAction": ContinuousActionProbe,
     "probe/ContinuousTimeLimit": ContinuousTimeLimitProbe,
+    "probe/MemoryCue": MemoryCueProbe,
 }
 

@@ -35,6 +35,12 @@ def _ad_budget(**kwargs: Any) -> Any:
     return AdBudget(**kwargs)
 
 
+def _stateless_cartpole(**kwargs: Any) -> Any:
+    from jaxrl.envs.stateless_cartpole import StatelessCartPole
+
+    return StatelessCartPole(**kwargs)
+
+
 @dataclasses.dataclass(frozen=True)
 class EnvEntry:
     factory: Callable[..., Any]
@@ -52,6 +58,7 @@ _REGISTRY: dict[str, EnvEntry] = {
     "CliffWalkingSlippery-v1": EnvEntry(_toy_text("CliffWalking"), {"is_slippery": True}),
 }
 _REGISTRY["AdBudget-v0"] = EnvEntry(_ad_budget)
+_REGISTRY["StatelessCartPole-v1"] = EnvEntry(_stateless_cartpole)
 _REGISTRY.update({probe_id: EnvEntry(factory) for probe_id, factory in PROBES.items()})
 for _gymnax_id in gymnax.registered_envs:
     _REGISTRY.setdefault(_gymnax_id, EnvEntry(lambda _id=_gymnax_id, **kw: gymnax.make(_id, **kw)[0]))

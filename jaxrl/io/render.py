@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrl.errors import ConfigError
+from jaxrl.core.agent import carried_act
 from jaxrl.core.rollout import VecEnv
 from jaxrl.io.files import atomic_write_bytes
 
@@ -109,7 +110,8 @@ def cartpole_drawer(env: Any) -> Drawer:
     width, height = 2 * SIZE, SIZE
 
     def draw(obs: np.ndarray) -> Any:
-        x, _, theta, _ = (float(v) for v in obs)
+        values = [float(v) for v in obs]
+        x, theta = (values[0], values[2]) if len(values) == 4 else values  # StatelessCartPole-v1 shows (x, theta)
         image, canvas = _new(width, height)
         scale = width / 4.8  # the track spans x in [-2.4, 2.4]
         cx, cy = width / 2 + x * scale, height * 0.7
@@ -228,13 +230,14 @@ def rollout_observations(agent: Any, params: Any, episodes: int, seed: int = 0, 
     ``on_episode(index, episode)`` is called as each episode ends (for progress)."""
     venv = VecEnv(agent.env, agent.env_params, 1)
     max_steps = int(max_steps or agent.env_params.max_steps_in_episode)
-    act = jax.jit(agent.act)
+    initial_carry, act_one = carried_act(agent)  # a recurrent policy's carry starts fresh each episode
+    act = jax.jit(act_one)
 
     @jax.jit
-    def step(env_state: Any, obs: Any, key: jax.Array) -> tuple:
+    def step(env_state: Any, obs: Any, carry: Any, key: jax.Array) -> tuple:
         act_key, env_key = jax.random.split(key)
-        action = act(params, obs[0], act_key)
-        return venv.step(env_key, env_state, action[None])
+        action, carry = act(params, carry, obs[0], act_key)
+        return venv.step(env_key, env_state, action[None]) + (carry,)
 
     key = jax.random.key(seed)
     key, reset_key = jax.random.split(key)
@@ -242,9 +245,10 @@ def rollout_observations(agent: Any, params: Any, episodes: int, seed: int = 0, 
     out = []
     for _ in range(episodes):
         frames, rewards = [np.asarray(obs[0])], []
+        carry = initial_carry
         for _ in range(max_steps):
             key, step_key = jax.random.split(key)
-            env_state, result = step(env_state, obs, step_key)
+            env_state, result, carry = step(env_state, obs, carry, step_key)
             rewards.append(float(result.reward[0]))
             frames.append(np.asarray(result.final_obs[0]))
             obs = result.obs
