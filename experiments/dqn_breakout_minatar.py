@@ -15,7 +15,11 @@ learning rate 2.5e-4 with gradient norm clipped at 10, Double DQN, hard target c
 steps, epsilon 1.0 -> 0.1 linearly over the first 5% of the run, gamma 0.99.
 Budget: STEPS_DEFAULT env steps per seed, 1 seed.
 
-    python experiments/dqn_breakout_minatar.py [--seeds 1] [--steps N] [--torso mlp|cnn]
+``--algo rainbow`` runs Rainbow (C51 head on [0, 50] with 51 atoms, Double, dueling, 3-step,
+prioritised replay, NoisyNets instead of epsilon-greedy) on the same network widths, replay,
+batch, update ratio, learning rate and target period, for the issue-17 figure next to DQN.
+
+    python experiments/dqn_breakout_minatar.py [--seeds 1] [--steps N] [--torso mlp|cnn] [--algo dqn|rainbow]
 """
 
 from __future__ import annotations
@@ -30,26 +34,33 @@ CONFIG = {"num_envs": 16, "buffer_capacity": 100_000, "batch_size": 64, "learnin
 CNN = {"hidden": (128,), "torso": "cnn", "loss": "huber"}
 HPARAMS = {"learning_rate": 2.5e-4, "gamma": 0.99, "max_grad_norm": 10.0, "epsilon": 1.0, "epsilon_end": 0.1,
            "target_update_period": 4_000, "tau": 1.0}
+RAINBOW = {"v_min": 0.0, "v_max": 50.0}  # Breakout's discounted returns (+1 per brick) lie well inside
 GOAL = None
 
 __doc__ = __doc__.replace("STEPS_DEFAULT", f"{STEPS_DEFAULT:,}")
 
 
-def run_settings(steps: int) -> tuple[dict, dict]:
+def run_settings(steps: int, algo: str = "dqn") -> tuple[dict, dict]:
     """Hyperparameters and config for a run of ``steps`` env steps per seed (schedules scale with it)."""
     hparams = {**HPARAMS, "epsilon_decay_duration": max(1, int(EXPLORATION_FRACTION * steps))}
     config = {**CONFIG, "learning_starts": min(CONFIG["learning_starts"], max(steps // 4, CONFIG["batch_size"]))}
+    if algo == "rainbow":  # its own loss, dueling head and exploration (the variant's defaults)
+        config = {k: v for k, v in config.items() if k not in ("loss", "dueling")}
+        hparams = {**{k: v for k, v in hparams.items() if not k.startswith("epsilon")}, **RAINBOW}
     return hparams, config
 
 
 def main() -> None:
     parser = make_parser(__doc__, steps=STEPS_DEFAULT, seeds=1)
     parser.add_argument("--torso", choices=["mlp", "cnn"], default="mlp")
+    parser.add_argument("--algo", choices=["dqn", "rainbow"], default="dqn")
     args = parser.parse_args()
-    hparams, config = run_settings(args.steps)
+    hparams, config = run_settings(args.steps, args.algo)
     config.update(CNN if args.torso == "cnn" else {})
+    if args.algo == "rainbow":
+        config.pop("loss", None)
     clock = Stopwatch()
-    result, _ = train_and_report("dqn", ENV, args, config, hparams, GOAL, fmt=".2f", num_chunks=50)
+    result, _ = train_and_report(args.algo, ENV, args, config, hparams, GOAL, fmt=".2f", num_chunks=50)
     print("\nLast log periods:")
     print(curve_rows(result, points=5, fmt=".2f", last=True))
     print(f"Wall time (compile, training, evaluation): {clock}")

@@ -1,7 +1,7 @@
 """PQN: jaxrl vs rejax 0.1.3, side by side in one run, at rejax's own CartPole configuration.
 
     python scripts/bench_pqn.py [--steps 524288] [--seeds 1 16] [--venvs DIR] [--skip rejax]
-    python scripts/bench_pqn.py --minatar [--steps 5000000] [--seeds 1]   # learning on Breakout-MinAtar
+    python scripts/bench_pqn.py --minatar [--steps 5000000] [--seeds 1] [--torsos mlp cnn]   # learning on Breakout-MinAtar
     python scripts/bench_pqn.py --learning [--seeds 8] [--skip rejax]     # learning at rejax's CartPole settings
 
 CartPole-v1 (speed): rejax's ``configs/gymnax/cartpole.yaml`` ``pqn`` entry (16 envs x 128 steps,
@@ -138,7 +138,7 @@ def cartpole(args: argparse.Namespace) -> None:
 def minatar(args: argparse.Namespace) -> None:
     seeds = max(args.seeds)
     rows = []
-    for torso in ("mlp", "cnn"):
+    for torso in args.torsos:
         rejax_kwargs, config, hparams = minatar_settings(args.steps, torso)
         if torso == "mlp":
             print(f"rejax: {json.dumps(rejax_kwargs)}")
@@ -180,6 +180,8 @@ def learning(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group()
+    parser.add_argument("--torsos", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"],
+                        help="--minatar: jaxrl's torsos to run (the mlp is rejax's network)")
     mode.add_argument("--minatar", action="store_true", help=f"learning on {MINATAR_ENV} instead of CartPole speed")
     mode.add_argument("--learning", action="store_true", help="learning at rejax's CartPole configuration")
     parser.add_argument("--steps", type=int, default=None, help=f"env steps per seed (default {CARTPOLE_STEPS:,}; "
