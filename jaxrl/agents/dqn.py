@@ -30,10 +30,9 @@ import chex
 import jax
 import jax.numpy as jnp
 from flax import struct
-from gymnax.environments import spaces
 
 from jaxrl.core import exploration, off_policy, optim, value_based
-from jaxrl.core.agent import Agent, describe_space
+from jaxrl.core.agent import Agent, require_discrete_actions
 from jaxrl.core.buffers import ReplayBuffer, ReplayState
 from jaxrl.core.exploration import EpsilonSchedule, ExplorationHParams, NetworkExplorationKind, ScheduleUnit
 from jaxrl.core.hparams import hparam, resolve_config
@@ -115,12 +114,7 @@ class DQNState:
 
 
 def _validate(env: Any, env_params: Any, config: DQNConfig, name: str = "dqn") -> None:
-    action_space = env.action_space(env_params)
-    if not isinstance(action_space, spaces.Discrete):
-        raise ConfigError(
-            f"{name} needs a discrete action space, but {env.name} has actions {describe_space(action_space)}. "
-            "Use an agent for continuous actions (sac, td3, ddpg, ppo, a2c), or an env with Discrete actions."
-        )
+    require_discrete_actions(name, env, env_params)
     off_policy.validate_replay(config, config.n_step)
     if config.count_bins < 0 or config.count_bins == 1:
         raise ConfigError(f"count_bins={config.count_bins}: use 0 (no bonus) or >= 2 bins per dimension")

@@ -25,7 +25,7 @@ from jaxrl.core import actor_critic
 from jaxrl.core.actor_critic import ACState, ActorCriticConfig, ActorCriticParts, OnPolicyHParams, RolloutStep
 from jaxrl.core.agent import Agent
 from jaxrl.core.hparams import hparam, resolve_config
-from jaxrl.core.minibatches import minibatch_epochs
+from jaxrl.core.minibatches import check_minibatches, minibatch_epochs
 from jaxrl.errors import ConfigError
 from jaxrl.core.returns import gae
 
@@ -151,7 +151,6 @@ def train_step(parts: ActorCriticParts, state: ACState) -> tuple[ACState, dict]:
 
 # -- the agent ------------------------------------------------------------------------------------
 def _validate(config: PPOConfig) -> None:
-    batch_size = config.num_envs * config.rollout_len
     if config.num_epochs < 1 or config.num_minibatches < 1:
         raise ConfigError("num_epochs and num_minibatches must be >= 1")
     if config.recurrent != "none" and config.num_envs % config.num_minibatches:
@@ -159,11 +158,7 @@ def _validate(config: PPOConfig) -> None:
             f"a recurrent PPO's minibatches are whole env sequences: num_envs={config.num_envs} does not divide into "
             f"num_minibatches={config.num_minibatches}; choose num_envs a multiple of num_minibatches"
         )
-    if batch_size % config.num_minibatches:
-        raise ConfigError(
-            f"num_envs x rollout_len = {config.num_envs} x {config.rollout_len} = {batch_size} does not divide into "
-            f"num_minibatches={config.num_minibatches}; choose values whose product is a multiple of num_minibatches"
-        )
+    check_minibatches(config.num_envs, config.rollout_len, config.num_minibatches)
 
 
 def make(env: Any, env_params: Any, config: PPOConfig | dict | None = None, *, name: str = "ppo") -> Agent:

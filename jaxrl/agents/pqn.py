@@ -24,13 +24,12 @@ import chex
 import jax
 import jax.numpy as jnp
 from flax import struct
-from gymnax.environments import spaces
 
 from jaxrl.core import exploration, optim
-from jaxrl.core.agent import Agent, describe_space
+from jaxrl.core.agent import Agent, require_discrete_actions
 from jaxrl.core.exploration import EpsilonSchedule
 from jaxrl.core.hparams import HParams, hparam, resolve_config
-from jaxrl.core.minibatches import minibatch_epochs
+from jaxrl.core.minibatches import check_minibatches, minibatch_epochs
 from jaxrl.core.networks import Activation, ObsEncoding, QNetwork, Torso, obs_encoding
 from jaxrl.core.off_policy import Transition
 from jaxrl.core.returns import q_lambda_returns
@@ -173,23 +172,13 @@ def q_function(agent: Agent) -> Any:
 
 # -- the agent ------------------------------------------------------------------------------------
 def _validate(env: Any, env_params: Any, config: PQNConfig, name: str) -> None:
-    action_space = env.action_space(env_params)
-    if not isinstance(action_space, spaces.Discrete):
-        raise ConfigError(
-            f"{name} needs a discrete action space, but {env.name} has actions {describe_space(action_space)}. "
-            "Use an agent for continuous actions (sac, td3, ddpg, ppo, a2c), or an env with Discrete actions."
-        )
+    require_discrete_actions(name, env, env_params)
     for option in ("num_envs", "rollout_len", "num_epochs", "num_minibatches"):
         if getattr(config, option) < 1:
             raise ConfigError(f"{option}={getattr(config, option)} must be >= 1")
     if not config.hidden or any(int(w) < 1 for w in config.hidden):
         raise ConfigError(f"hidden={config.hidden} must list positive layer widths, e.g. hidden=(128, 128)")
-    batch_size = config.num_envs * config.rollout_len
-    if batch_size % config.num_minibatches:
-        raise ConfigError(
-            f"num_envs x rollout_len = {config.num_envs} x {config.rollout_len} = {batch_size} does not divide into "
-            f"num_minibatches={config.num_minibatches}; choose values whose product is a multiple of num_minibatches"
-        )
+    check_minibatches(config.num_envs, config.rollout_len, config.num_minibatches)
 
 
 def build_parts(env: Any, env_params: Any, config: PQNConfig) -> PQNParts:

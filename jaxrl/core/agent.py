@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from gymnax.environments import spaces
 
+from jaxrl.errors import ConfigError
 from jaxrl.core.hparams import HParams, resolve_hparams, stack_hparams
 
 
@@ -99,3 +100,14 @@ def describe_space(space: Any) -> str:
     if isinstance(space, spaces.Tuple):
         return "Tuple(" + ", ".join(describe_space(s) for s in space.spaces) + ")"
     return type(space).__name__
+
+
+def require_discrete_actions(name: str, env: Any, env_params: Any) -> None:
+    """A ConfigError unless ``env`` has a Discrete action space (the value-based agents)."""
+
+    action_space = env.action_space(env_params)
+    if not isinstance(action_space, spaces.Discrete):
+        raise ConfigError(
+            f"{name} needs a discrete action space, but {env.name} has actions {describe_space(action_space)}. "
+            "Use an agent for continuous actions (sac, td3, ddpg, ppo, a2c), or an env with Discrete actions."
+        )

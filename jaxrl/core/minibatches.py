@@ -12,6 +12,8 @@ from typing import Any, Callable, TypeVar
 
 import jax
 
+from jaxrl.errors import ConfigError
+
 Carry = TypeVar("Carry")
 
 
@@ -32,3 +34,14 @@ def minibatch_epochs(update: Callable[[Carry, Any], tuple[Carry, Any]], carry: C
         return jax.lax.scan(update, carry, shuffled_minibatches(epoch_key, batch, num_minibatches))
 
     return jax.lax.scan(epoch, carry, jax.random.split(key, num_epochs))
+
+
+def check_minibatches(num_envs: int, rollout_len: int, num_minibatches: int) -> None:
+    """A ConfigError unless a rollout's ``num_envs x rollout_len`` samples split into
+    ``num_minibatches`` equal minibatches."""
+    batch_size = num_envs * rollout_len
+    if batch_size % num_minibatches:
+        raise ConfigError(
+            f"num_envs x rollout_len = {num_envs} x {rollout_len} = {batch_size} does not divide into "
+            f"num_minibatches={num_minibatches}; choose values whose product is a multiple of num_minibatches"
+        )
