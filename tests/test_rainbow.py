@@ -136,7 +136,8 @@ def test_noise_is_resampled_every_env_step_and_epsilon_is_zero():
     assert float(dqn.env_step(parts, state, jax.random.key(0))[1]["epsilon"]) == 1.0
 
 
-@pytest.mark.parametrize("algo", ["dqn", "rainbow"])
+# dqn's case is slow-only: rainbow's covers the same update path (the default suite's time budget)
+@pytest.mark.parametrize("algo", [pytest.param("dqn", marks=pytest.mark.slow), "rainbow"])
 def test_noise_is_resampled_every_update_independently_for_online_and_target(algo):
     agent, parts, state = _parts_and_state(algo, {**NOISY, "learning_starts": 32}, 1.0)
     step = jax.jit(partial(dqn.env_step, parts))
@@ -174,7 +175,8 @@ PROBE_HP = {"learning_rate": 3e-3, "target_update_period": 1, "tau": 0.05, "gamm
 @pytest.mark.parametrize("algo,config,hparams", [
     ("rainbow", {}, {"v_min": 0.0, "v_max": 10.0}),
     ("dqn", {"exploration": "noisy"}, {}),
-    ("dqn", {"exploration": "noisy", "double": True, "dueling": True, "n_step": 3, "prioritized": True}, {}),
+    pytest.param("dqn", {"exploration": "noisy", "double": True, "dueling": True, "n_step": 3, "prioritized": True}, {},
+                 marks=pytest.mark.slow),  # rainbow's case runs the same options on C51's head
 ], ids=["rainbow", "dqn-noisy", "dqn-noisy-double-dueling-3step-prioritized"])
 def test_time_limit_probe_learns_one_over_one_minus_gamma(algo, config, hparams):
     """Reward 1 forever, truncated every 5 steps: only bootstrapping through truncation from the
@@ -242,6 +244,7 @@ def test_rainbow_chunking_never_changes_results():
     assert np.all(runs[0].metrics["epsilon"][:, -1] == 0.0)  # greedy on the noisy network
 
 
+@pytest.mark.slow  # a structural check; the default suite's time budget
 def test_noisy_composes_with_the_count_bonus():
     result = jaxrl.train("dqn", "CartPole-v1", seeds=1, steps=400, preset=None, progress=False,
                          config={**{k: v for k, v in TINY.items() if k != "num_atoms"}, "exploration": "noisy",
@@ -251,6 +254,7 @@ def test_noisy_composes_with_the_count_bonus():
     assert int(result.final_state.counts.sum()) == 400
 
 
+@pytest.mark.slow  # c51's MinAtar test covers the CNN torso in the default suite; this adds its noisy dense layers
 def test_minatar_cnn_rainbow_runs():
     config = {"num_envs": 4, "buffer_capacity": 400, "batch_size": 8, "learning_starts": 40, "hidden": (16,),
               "num_atoms": 11}
