@@ -81,7 +81,7 @@ def random_return(preset: presets.Preset, episodes: int = 100) -> float:
     """The uniform-random policy's mean return in jaxrl's env (the profile's zero)."""
     env, env_params = make_env(preset.env, **preset.env_kwargs)
     sample = lambda params, obs, key: env.action_space(env_params).sample(key)  # noqa: E731
-    uniform = types.SimpleNamespace(env=env, env_params=env_params, act=sample)
+    uniform = types.SimpleNamespace(env=env, env_params=env_params, act=sample, recurrent_act=None)  # feed-forward
     limit = int(getattr(env_params, "max_steps_in_episode", 10_000))
     returns, _, _ = jax.jit(lambda key: episode_rollout(uniform, None, key, episodes, limit))(jax.random.key(0))
     return float(np.mean(returns))
