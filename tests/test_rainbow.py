@@ -208,7 +208,7 @@ def test_config_errors(algo, env, config, match):
 @pytest.mark.parametrize("algo,config,hparams,match", [
     ("dqn", {"exploration": "noisy"}, {"temperature": 0.5}, "temperature is Boltzmann exploration's"),
     ("rainbow", {}, {"temperature": 0.5}, "exploration='noisy' acts greedily"),
-    ("dqn", {}, {"noisy_sigma0": 0.5}, "noisy_sigma0 sets NoisyNets' noise, but exploration='epsilon_greedy'"),
+    ("dqn", {}, {"noisy_sigma0": 0.3}, "noisy_sigma0 sets NoisyNets' noise, but exploration='epsilon_greedy'"),
     ("rainbow", {}, {"noisy_sigma0": -0.1}, "noisy_sigma0=-0.1 must be >= 0"),
     ("rainbow", {}, {"v_min": 1.0, "v_max": 0.0}, "needs v_min < v_max"),
 ])

@@ -87,12 +87,15 @@ class DQNHParams(ExplorationHParams):
 
     @classmethod
     def check_with_config(cls, given: Mapping[str, float], config: Any) -> None:
-        """Refuse a given hyperparameter that the config's exploration never reads."""
+        """Refuse a hyperparameter set away from its default that the config's exploration never
+        reads (a whole resolved setting, as runs and loads pass, carries every default: those pass)."""
+        defaults = cls.defaults()
+        changed = {name for name, value in given.items() if name in defaults and float(value) != defaults[name]}
         noisy = getattr(config, "exploration", None) == "noisy"
-        if noisy and "temperature" in given:
+        if noisy and "temperature" in changed:
             raise ConfigError("hyperparameter temperature is Boltzmann exploration's, but exploration='noisy' acts "
                               "greedily on the noisy network; drop temperature, or use config exploration='boltzmann'")
-        if not noisy and "noisy_sigma0" in given:
+        if not noisy and "noisy_sigma0" in changed:
             raise ConfigError(f"hyperparameter noisy_sigma0 sets NoisyNets' noise, but exploration="
                               f"{getattr(config, 'exploration', None)!r} has no noisy layers; pass config "
                               "exploration='noisy' to use it, or drop noisy_sigma0")
