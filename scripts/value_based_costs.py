@@ -30,15 +30,10 @@ VARIANTS = [  # (label, algo, config over the experiment's)
 
 
 def settings(algo: str, extra: dict, steps: int) -> tuple[dict, dict]:
-    """The experiment's config and hyperparameters for ``algo`` with ``extra`` config."""
+    """The experiment's config and hyperparameters for ``algo`` with ``extra`` config (the
+    experiment's rainbow settings already drop DQN's loss, dueling flag and epsilon schedule)."""
     hparams, config = run_settings(steps, "dqn" if algo == "dqn" else "rainbow")
-    config = {**config, **extra}
-    if algo == "c51":
-        config.pop("loss", None)
-        config.pop("dueling", None)
-    if extra.get("exploration") == "noisy":
-        hparams = {k: v for k, v in hparams.items() if not k.startswith("epsilon")}
-    return config, hparams
+    return {**config, **extra}, hparams
 
 
 def main() -> None:
