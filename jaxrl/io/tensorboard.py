@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,22 @@ class TensorBoardWriter:
         self._writers: dict[str, Any] = {}
 
     def _writer(self, name: str) -> Any:
+        """tensorboardX's synchronous event file writer: its ``SummaryWriter`` queues events for a thread
+        that ``flush()`` does not wait for, so a chunk's points could still be in memory after it returned."""
         if name not in self._writers:
-            from tensorboardX import SummaryWriter
+            from tensorboardX.event_file_writer import EventsWriter
 
-            self._writers[name] = SummaryWriter(logdir=str(self.root / name), flush_secs=3600)
+            directory = self.root / name
+            directory.mkdir(parents=True, exist_ok=True)
+            self._writers[name] = EventsWriter(str(directory / "events"))
         return self._writers[name]
+
+    @staticmethod
+    def _add_scalar(writer: Any, tag: str, value: float, step: int) -> None:
+        from tensorboardX.proto.event_pb2 import Event
+        from tensorboardX.summary import scalar
+
+        writer.write_event(Event(wall_time=time.time(), step=step, summary=scalar(tag, value)))
 
     def _prefix(self, setting: int) -> str:
         return f"setting_{setting}/" if self.batched else ""
@@ -77,18 +89,18 @@ class TensorBoardWriter:
                 for name, values in block.items():
                     for t, step in enumerate(env_steps):
                         if np.isfinite(values[seed, t]):
-                            writer.add_scalar(name, float(values[seed, t]), int(step))
+                            self._add_scalar(writer, name, float(values[seed, t]), int(step))
             mean_writer = self._writer(f"{self._prefix(setting)}mean")
             for name, values in block.items():
                 mean, half = mean_ci(values, axis=0)
                 for t, step in enumerate(env_steps):
                     if np.isfinite(mean[t]):
-                        mean_writer.add_scalar(name, float(mean[t]), int(step))
+                        self._add_scalar(mean_writer, name, float(mean[t]), int(step))
                     if np.isfinite(half[t]):
-                        mean_writer.add_scalar(f"{name}/ci95_low", float(mean[t] - half[t]), int(step))
-                        mean_writer.add_scalar(f"{name}/ci95_high", float(mean[t] + half[t]), int(step))
+                        self._add_scalar(mean_writer, f"{name}/ci95_low", float(mean[t] - half[t]), int(step))
+                        self._add_scalar(mean_writer, f"{name}/ci95_high", float(mean[t] + half[t]), int(step))
         for writer in self._writers.values():
-            writer.flush()
+            writer.flush()  # written and fsynced before the chunk's checkpoint names these points as saved
 
     def __call__(self, report: Any) -> None:
         self.write(report.env_steps, report.metrics)
