@@ -190,11 +190,16 @@ def _shard_runs(tree: Any, num_runs: int) -> Any:
     (0.5 s for PPO's state), slicing host arrays compiles nothing (PRNG key arrays, which have no
     host form, still take one).
     """
-    devices = jax.devices()[: _largest_divisor_at_most(num_runs, len(jax.devices()))]
+    devices = run_devices(num_runs)
     if len(devices) < 2:
         return tree
     mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
     return jax.device_put(jax.device_get(tree), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
+
+
+def run_devices(num_runs: int) -> list[Any]:
+    """The devices the run axis is split over: as many as divide ``num_runs`` evenly."""
+    return jax.devices()[: _largest_divisor_at_most(num_runs, len(jax.devices()))]
 
 
 def _run_init(agent: Agent, to_keys: Callable[[jax.Array], jax.Array], key_source: jax.Array, run_hparams: dict) -> Any:
@@ -232,7 +237,19 @@ def _initial_states(agent: Agent, seed: int, num_seeds: int, settings: list[dict
     return _run_init(agent, to_keys, np.uint32(seed % 2**32), run_hparams)
 
 
-def _make_chunk_fn(agent: Agent, updates_per_log: int, logs: int) -> Callable[[Any], tuple[Any, dict]]:
+def _one_run_at_a_time(run_one: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``run_one`` over a run axis of size 1, without ``vmap``: a vmapped axis of size 1 stays in
+    XLA's CPU program and costs (PQN's LayerNorm MLP trained at half speed under it)."""
+    def run(state: Any) -> Any:
+        return jax.tree.map(lambda x: x[None], run_one(jax.tree.map(lambda x: x[0], state)))
+
+    return run
+
+
+def _make_chunk_fn(agent: Agent, updates_per_log: int, logs: int, num_runs: int) -> Callable[[Any], tuple[Any, dict]]:
+    """The chunk program over ``num_runs`` runs: each device holds ``num_runs / devices`` of them
+    (``run_devices``) and steps them vmapped, or unbatched where it holds one (``shard_map`` over
+    the devices, so each device's program is written for its own runs)."""
     def run_one(state: Any) -> tuple[Any, dict]:
         def accumulate(carry: tuple[Any, dict], _: Any) -> tuple[tuple[Any, dict], None]:
             state, totals = carry
@@ -250,7 +267,13 @@ def _make_chunk_fn(agent: Agent, updates_per_log: int, logs: int) -> Callable[[A
 
         return jax.lax.scan(period, state, None, length=logs)
 
-    return jax.jit(jax.vmap(run_one), donate_argnums=0)
+    devices = run_devices(num_runs)
+    local = jax.vmap(run_one) if num_runs > len(devices) else _one_run_at_a_time(run_one)
+    if len(devices) > 1:
+        runs = jax.sharding.PartitionSpec("runs")
+        local = jax.shard_map(local, mesh=jax.sharding.Mesh(np.array(devices), ("runs",)), in_specs=runs, out_specs=runs,
+                              check_vma=False)  # per-device values: nothing is replicated
+    return jax.jit(local, donate_argnums=0)
 
 
 def params_finite(params: Any) -> jax.Array:
@@ -412,7 +435,7 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
         history.append(dict(resume.metrics))
     state = _shard_runs(state, num_runs)
 
-    chunk_fn = _make_chunk_fn(agent, updates_per_log, logs_per_chunk)
+    chunk_fn = _make_chunk_fn(agent, updates_per_log, logs_per_chunk, num_runs)
     compile_start = time.perf_counter()
     compiled = chunk_fn.lower(state).compile(compiler_options=train_compiler_options)
     compile_seconds = time.perf_counter() - compile_start

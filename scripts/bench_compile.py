@@ -47,7 +47,7 @@ levels, rounds = sys.argv[7].split(","), int(sys.argv[8])
 agent = agents.make(algo, env, config=config)
 setting = resolve_hparams(agent.hparams_cls, hparams, agent.name, type(agent.config))
 updates = max(1, steps // agent.steps_per_update)
-chunk = engine._make_chunk_fn(agent, updates, 1)  # one chunk: `steps` env steps per seed
+chunk = engine._make_chunk_fn(agent, updates, 1, seeds)  # one chunk: `steps` env steps per seed
 state = engine._shard_runs(engine._initial_states(agent, 0, seeds, [setting], steps), seeds)
 programs, compile_s = {}, {}
 for level in levels:

@@ -1,7 +1,7 @@
 """Refactor guard: train every algorithm briefly and compare parameters and curves bit for bit.
 
 Run it on the commit before a refactor to write the reference, then on the refactored tree to
-compare (2 seeds each, explicit config and hyperparameters, a few thousand env steps):
+compare (2 seeds each unless ``--seeds``, explicit config and hyperparameters, a few thousand env steps):
 
     git worktree add /tmp/before <commit>            # the tree before the change
     (cd /tmp/before && python scripts/check_bit_identical.py --save /tmp/reference.npz)
@@ -67,10 +67,10 @@ CASES: dict[str, tuple[str, str, dict, dict, dict, int]] = {
 }
 
 
-def run_case(name: str) -> dict[str, np.ndarray]:
+def run_case(name: str, seeds: int = 2) -> dict[str, np.ndarray]:
     algo, env, env_kwargs, config, hparams, steps = CASES[name]
     options = {"preset": None} if "preset" in inspect.signature(jaxrl.train).parameters else {}  # library defaults
-    result = jaxrl.train(algo, env, seeds=2, steps=steps, hparams=hparams, config=config, env_kwargs=env_kwargs,
+    result = jaxrl.train(algo, env, seeds=seeds, steps=steps, hparams=hparams, config=config, env_kwargs=env_kwargs,
                          seed=7, log_interval=max(1, steps // 10), num_chunks=2, progress=False, **options)
     arrays = {f"{name}/metrics/{k}": np.asarray(v) for k, v in result.metrics.items()}
     arrays[f"{name}/env_steps"] = np.asarray(result.env_steps)
@@ -85,11 +85,12 @@ def main() -> int:
     group.add_argument("--save", help="write the reference .npz")
     group.add_argument("--compare", help="compare against a reference .npz")
     parser.add_argument("--cases", nargs="*", default=list(CASES), help="a subset of the cases")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds per case (2: one per device on 2 cores; 4: two)")
     args = parser.parse_args()
     reference = dict(np.load(args.compare)) if args.compare else None
     arrays, failures = {}, 0
     for name in args.cases:
-        case = run_case(name)
+        case = run_case(name, args.seeds)
         arrays.update(case)
         if reference is None:
             print(f"{name}: {len(case)} arrays")
