@@ -14,7 +14,7 @@ from jaxrl import agents  # noqa: E402
 from jaxrl.compilation import enable_compilation_cache  # noqa: E402
 from jaxrl.core.agent import Agent  # noqa: E402
 from jaxrl.errors import ConfigError  # noqa: E402
-from jaxrl.envs import list_envs, make_env, register_env  # noqa: E402
+from jaxrl.envs import list_envs, make_env, register_env, register_gymnasium_env  # noqa: E402
 from jaxrl.evaluate import EvalResult, evaluate  # noqa: E402
 from jaxrl.runs import LoadedRun, RunSpec, load, train  # noqa: E402
 from jaxrl.sweep import LogUniform, SweepResult, Uniform, sweep  # noqa: E402
@@ -40,6 +40,7 @@ __all__ = [
     "load",
     "make_env",
     "register_env",
+    "register_gymnasium_env",
     "sweep",
     "train",
 ]

@@ -256,7 +256,22 @@ def cmd_envs(args: argparse.Namespace) -> int:
         except Exception as error:  # an env that cannot be built here still gets listed
             rows.append([env_id, f"unavailable: {type(error).__name__}", "", ""])
     print(format_table(rows))
+    _print_gymnasium_ids(args.gymnasium)
     return 0
+
+
+def _print_gymnasium_ids(every: bool) -> None:
+    """The ``gymnasium:ID`` ids the Gymnasium bridge steps on the host (all of them with ``every``)."""
+    from jaxrl.envs.gymnasium_bridge import list_gymnasium_ids
+
+    ids = list_gymnasium_ids()
+    if not ids:
+        print("\nAny Gymnasium env, as gymnasium:ID, once Gymnasium is installed: pip install 'jaxrl[gymnasium]'")
+    elif every:
+        print("\n" + "\n".join(ids))
+    else:
+        print(f"\nAnd {len(ids)} Gymnasium ids stepped on the host, as gymnasium:ID (e.g. gymnasium:LunarLander-v3; "
+              "its Box2D needs pip install 'jaxrl[box2d]'): jaxrl envs --gymnasium lists them")
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
@@ -358,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=cmd_report)
 
     envs = sub.add_parser("envs", help="list environment ids with their spaces")
+    envs.add_argument("--gymnasium", action="store_true", help="list every gymnasium:ID id instead of counting them")
     envs.set_defaults(func=cmd_envs)
     presets_parser = sub.add_parser("presets", help="list the tuned presets with their measured results")
     presets_parser.add_argument("algo", nargs="?", help="only this algorithm's")

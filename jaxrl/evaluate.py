@@ -148,7 +148,11 @@ def _compiled_rollout(agent: Agent, episodes: int, max_steps: int) -> Any:
     """
     key = (id(agent), episodes, max_steps)
     if key not in _ROLLOUTS:
-        fn = jax.jit(jax.vmap(lambda p, k: episode_rollout(agent, p, k, episodes, max_steps)))
+        one_run = lambda p, k: episode_rollout(agent, p, k, episodes, max_steps)  # noqa: E731
+        if getattr(agent.env, "host_stepped", False):  # host callbacks cannot sit in a vmapped while_loop
+            fn = jax.jit(lambda p, k: jax.lax.map(lambda run: one_run(*run), (p, k)))
+        else:
+            fn = jax.jit(jax.vmap(one_run))
         _ROLLOUTS[key] = (agent, fn)
         if len(_ROLLOUTS) > 32:
             _ROLLOUTS.popitem(last=False)

@@ -183,23 +183,29 @@ def _run_keys(seed: jax.Array, num_seeds: int, num_settings: int) -> jax.Array:
     return jnp.tile(keys, num_settings)
 
 
-def _shard_runs(tree: Any, num_runs: int) -> Any:
+def _shard_runs(tree: Any, num_runs: int, one_device: bool = False) -> Any:
     """Shard the run axis over as many devices as divide it evenly (6 runs on 4 devices: 3).
 
     Through host memory: resharding device arrays compiles a slicing program per leaf shape
     (0.5 s for PPO's state), slicing host arrays compiles nothing (PRNG key arrays, which have no
     host form, still take one).
     """
-    devices = run_devices(num_runs)
+    devices = run_devices(num_runs, one_device)
     if len(devices) < 2:
         return tree
     mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
     return jax.device_put(jax.device_get(tree), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
 
 
-def run_devices(num_runs: int) -> list[Any]:
-    """The devices the run axis is split over: as many as divide ``num_runs`` evenly."""
-    return jax.devices()[: _largest_divisor_at_most(num_runs, len(jax.devices()))]
+def run_devices(num_runs: int, one_device: bool = False) -> list[Any]:
+    """The devices the run axis is split over: as many as divide ``num_runs`` evenly (one for
+    ``one_device``: envs stepped on the host, whose callbacks run one batch at a time)."""
+    return jax.devices()[: 1 if one_device else _largest_divisor_at_most(num_runs, len(jax.devices()))]
+
+
+def host_stepped(agent: Agent) -> bool:
+    """Whether the agent's env steps on the host (the Gymnasium bridge): its runs stay on one device."""
+    return bool(getattr(agent.env, "host_stepped", False))
 
 
 def _run_init(agent: Agent, to_keys: Callable[[jax.Array], jax.Array], key_source: jax.Array, run_hparams: dict) -> Any:
@@ -267,7 +273,7 @@ def _make_chunk_fn(agent: Agent, updates_per_log: int, logs: int, num_runs: int)
 
         return jax.lax.scan(period, state, None, length=logs)
 
-    devices = run_devices(num_runs)
+    devices = run_devices(num_runs, host_stepped(agent))
     local = jax.vmap(run_one) if num_runs > len(devices) else _one_run_at_a_time(run_one)
     if len(devices) > 1:
         runs = jax.sharding.PartitionSpec("runs")
@@ -433,7 +439,7 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
         _check_resume_layout(resume, chunks, logs_per_chunk)
         state, first_chunk = resume.restore(state), resume.chunks_done
         history.append(dict(resume.metrics))
-    state = _shard_runs(state, num_runs)
+    state = _shard_runs(state, num_runs, host_stepped(agent))
 
     chunk_fn = _make_chunk_fn(agent, updates_per_log, logs_per_chunk, num_runs)
     compile_start = time.perf_counter()

@@ -73,6 +73,9 @@ def test_envs_lists_ids_with_spaces(capsys):
     for line in ("Taxi-v3", "CliffWalking-v0", "FrozenLake-v1", "CartPole-v1", "Breakout-MinAtar"):
         assert line in printed
     assert "Discrete(500)" in printed and "Box(4,)" in printed
+    assert "Gymnasium ids stepped on the host, as gymnasium:ID" in printed  # the bridge's ids, counted
+    assert cli.main(["envs", "--gymnasium"]) == 0
+    assert "gymnasium:LunarLander-v3" in capsys.readouterr().out.splitlines()
 
 
 def test_console_script_is_installed():

@@ -74,8 +74,31 @@ def register_env(env_id: str, factory: Callable[..., Any], **defaults: Any) -> N
     _REGISTRY[env_id] = EnvEntry(factory, dict(defaults))
 
 
+def register_gymnasium_env(env_id: str, make: Callable[..., Any], **defaults: Any) -> None:
+    """Make ``make_env(env_id)`` train on your own Gymnasium env: ``make(**kwargs)`` (a class, or a
+    function) returns a ``gymnasium.Env`` with Box or Discrete spaces; it is stepped on the host
+    through the Gymnasium bridge (``jaxrl.envs.gymnasium_bridge``). ``max_episode_steps`` in
+    ``make_env`` adds Gymnasium's ``TimeLimit``: its truncations are truncations in jaxrl."""
+    from jaxrl.envs.gymnasium_bridge import gymnasium_factory, require_gymnasium
+
+    require_gymnasium()
+    register_env(env_id, gymnasium_factory(env_id, make), **defaults)
+
+
 def list_envs() -> list[str]:
+    """Every registered id (``gymnasium:ID`` ids are listed by ``jaxrl.envs.gymnasium_bridge``)."""
     return sorted(_REGISTRY)
+
+
+def _entry(env_id: str) -> EnvEntry:
+    entry = _REGISTRY.get(env_id)
+    if entry is not None:
+        return entry
+    from jaxrl.envs.gymnasium_bridge import PREFIX, registered_factory
+
+    if env_id.startswith(PREFIX):
+        return EnvEntry(registered_factory(env_id[len(PREFIX):]))
+    raise unknown_name_error("env id", env_id, list(_REGISTRY))
 
 
 def _constructor_defaults(factory: Callable[..., Any]) -> dict[str, Any]:
@@ -117,9 +140,7 @@ def make_env(env_id: str, **kwargs: Any) -> tuple[Any, Any]:
     Keyword arguments are the env constructor's (checked against their defaults' types: a boolean
     stays a boolean), ``max_episode_steps`` (the time limit), or fields of the env's ``EnvParams``.
     """
-    entry = _REGISTRY.get(env_id)
-    if entry is None:
-        raise unknown_name_error("env id", env_id, list(_REGISTRY))
+    entry = _entry(env_id)
     max_episode_steps = kwargs.pop("max_episode_steps", None)
     if max_episode_steps is not None:
         max_episode_steps = whole_number("max_episode_steps", max_episode_steps, minimum=1)
@@ -127,6 +148,8 @@ def make_env(env_id: str, **kwargs: Any) -> tuple[Any, Any]:
     if max_episode_steps is not None and "max_episode_steps" in defaults:
         kwargs["max_episode_steps"] = max_episode_steps
         max_episode_steps = None
+    if getattr(entry.factory, "takes_any_kwargs", False):  # a Gymnasium env: its constructor checks them
+        defaults.update({k: None for k in kwargs})
     constructor = {k: v if defaults[k] is None else _checked(env_id, k, v, defaults[k]) for k, v in kwargs.items() if k in defaults}
     try:
         env = entry.factory(**{**entry.defaults, **constructor})

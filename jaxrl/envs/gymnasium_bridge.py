@@ -1,0 +1,281 @@
+"""Any Gymnasium env inside the compiled program: ``gymnasium:ID`` ids and ``register_gymnasium_env``.
+
+``make_env("gymnasium:LunarLander-v3")`` returns a gymnax ``Environment`` whose copies are real
+Gymnasium envs living on the host. ``reset`` and ``step`` reach them through one
+``jax.experimental.io_callback`` per call of the vectorised program (a ``custom_vmap`` rule turns
+every ``vmap`` over envs, seeds and settings into one callback over the whole batch), so every
+jaxrl agent trains on them unchanged, in the same jitted ``lax.scan``:
+
+- the state pytree holds each copy's host slot (plus the observation it last returned); the
+  Gymnasium env itself stays on the host;
+- ``terminated`` and ``truncated`` are Gymnasium's own (its ``TimeLimit`` wrapper truncates at
+  ``max_episode_steps``); an ended episode is reset in the same step (Gymnasium's SAME_STEP
+  auto-reset): the step returns the next episode's first observation, and the observation the
+  action led to is ``info["final_observation"]``;
+- every reset is seeded (``env.reset(seed=s)``) from the step's JAX key: the same jaxrl seed gives
+  the same run, however it is chunked, within one process.
+
+What it cannot do: its speed is the env's (one Python ``env.step`` per env step, on one device;
+the engine does not shard runs of host envs); and the host envs are not in a checkpoint. On
+``resume`` (a new process) each env copy meets the checkpoint's slot of a host env that no longer
+exists: it starts a new episode there, and that one step is reported as a time-limit truncation
+with reward 0 whose final observation is the checkpoint's (so learning bootstraps through it and
+no false termination is learned). Resumed runs are therefore close to, not equal to, uninterrupted
+ones. Envs stay open for the life of the process (evaluation makes new copies).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from gymnax.environments import environment, spaces
+from jax.custom_batching import custom_vmap
+from jax.experimental import io_callback
+
+from jaxrl.errors import ConfigError
+
+PREFIX = "gymnasium:"
+# Evaluation's step cap for an env without a time limit of its own.
+NO_TIME_LIMIT_EVAL_STEPS = 10_000
+
+
+def require_gymnasium() -> Any:
+    try:
+        import gymnasium
+    except ImportError:
+        raise ConfigError("Gymnasium envs need the gymnasium package: pip install 'jaxrl[gymnasium]' "
+                          "(or pip install 'gymnasium<1.4')") from None
+    return gymnasium
+
+
+@struct.dataclass
+class GymnasiumParams:
+    max_steps_in_episode: int = NO_TIME_LIMIT_EVAL_STEPS  # the host env's time limit (evaluation's cap)
+
+
+@struct.dataclass
+class GymnasiumState:
+    slot: jax.Array  # int32: the host env of this copy in its pool
+    pool: jax.Array  # int32: the pool (process) that slot belongs to; another one's slot is stale
+    obs: Any  # the observation the copy last returned (the final observation after a resume)
+
+
+class HostEnvs:
+    """The host side: every copy of one env id, by slot, made on first reset."""
+
+    def __init__(self, make: Callable[[], Any], observation_space: Any, action_space: Any):
+        self._make, self._envs, self._lock = make, [], threading.Lock()
+        self.observation_space, self.action_space = observation_space, action_space
+        self.token = np.int32(int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF)
+
+    def _observation(self, obs: Any) -> np.ndarray:
+        dtype = np.int32 if _is_discrete(self.observation_space) else np.float32
+        return np.asarray(obs, dtype)
+
+    def _action(self, action: np.ndarray) -> Any:
+        if _is_discrete(self.action_space):
+            return int(action) + int(self.action_space.start)
+        return np.asarray(action, self.action_space.dtype)
+
+    def _new(self, seed: int) -> tuple[int, np.ndarray]:
+        env = self._make()
+        obs, _ = env.reset(seed=seed)
+        self._envs.append(env)
+        return len(self._envs) - 1, self._observation(obs)
+
+    def reset(self, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
+        """A new env per seed: its slots, this pool's token, and the first observations."""
+        seeds = np.asarray(seeds)  # io_callback hands over jax Arrays: indexing those dispatches per element
+        with self._lock:
+            made = [self._new(int(seed)) for seed in seeds.reshape(-1)]
+        slots = np.array([slot for slot, _ in made], np.int32).reshape(seeds.shape)
+        obs = np.stack([o for _, o in made]).reshape(seeds.shape + made[0][1].shape)
+        return slots, np.full(seeds.shape, self.token, np.int32), obs
+
+    def step(self, slots: np.ndarray, pools: np.ndarray, last_obs: np.ndarray, actions: np.ndarray,
+             seeds: np.ndarray) -> tuple[np.ndarray, ...]:
+        """One step of every env (auto-reset with ``seeds`` where an episode ends)."""
+        slots, pools, last_obs, actions, seeds = map(np.asarray, (slots, pools, last_obs, actions, seeds))
+        shape = slots.shape
+        action_shape = actions.shape[len(shape):]
+        flat_actions = actions.reshape((-1,) + action_shape)
+        last = last_obs.reshape((-1,) + last_obs.shape[len(shape):])
+        out = []
+        with self._lock:
+            for i, (slot, pool, seed) in enumerate(zip(slots.reshape(-1), pools.reshape(-1), seeds.reshape(-1))):
+                if pool != self.token or not 0 <= slot < len(self._envs):  # a resumed checkpoint's env
+                    new_slot, obs = self._new(int(seed))
+                    out.append((new_slot, obs, 0.0, False, True, last[i]))
+                    continue
+                env = self._envs[slot]
+                obs, reward, terminated, truncated, _ = env.step(self._action(flat_actions[i]))
+                final = self._observation(obs)
+                if terminated or truncated:
+                    obs, _ = env.reset(seed=int(seed))
+                out.append((int(slot), self._observation(obs), float(reward), bool(terminated), bool(truncated), final))
+        new_slots, obs, rewards, terminated, truncated, finals = zip(*out)
+        obs_shape = obs[0].shape
+        return (np.array(new_slots, np.int32).reshape(shape), np.full(shape, self.token, np.int32),
+                np.stack(obs).reshape(shape + obs_shape), np.array(rewards, np.float32).reshape(shape),
+                np.array(terminated, bool).reshape(shape), np.array(truncated, bool).reshape(shape),
+                np.stack(finals).reshape(shape + obs_shape))
+
+
+def _is_discrete(space: Any) -> bool:
+    return type(space).__name__ == "Discrete"
+
+
+def _gymnax_space(space: Any, what: str, env_id: str) -> Any:
+    if _is_discrete(space):
+        return spaces.Discrete(int(space.n))
+    if type(space).__name__ == "Box":
+        low = np.broadcast_to(np.asarray(space.low, np.float32), space.shape)
+        high = np.broadcast_to(np.asarray(space.high, np.float32), space.shape)
+        return spaces.Box(jnp.asarray(low), jnp.asarray(high), tuple(space.shape), jnp.float32)
+    raise ConfigError(f"{env_id}'s {what} space is {type(space).__name__}; the Gymnasium bridge takes Box and "
+                      f"Discrete spaces: wrap the env (e.g. gymnasium.wrappers.FlattenObservation) and register "
+                      "the wrapped env with jaxrl.register_gymnasium_env")
+
+
+def _time_limit(env: Any) -> int | None:
+    """The step limit of a Gymnasium env's ``TimeLimit`` wrapper (or of its spec), None without one."""
+    while env is not None:
+        if type(env).__name__ == "TimeLimit":
+            return int(env._max_episode_steps)
+        env = getattr(env, "env", None)
+    return None
+
+
+def _batched_callback(host: Callable[..., Any], result: Callable[..., Any]) -> Callable[..., Any]:
+    """``host`` as one io_callback on whole arrays; under ``vmap`` the batch becomes leading axes of
+    the same call (``custom_vmap``), never a loop of per-env callbacks."""
+
+    @custom_vmap
+    def call(*args: Any) -> Any:
+        return io_callback(host, result(*args), *args, ordered=False)
+
+    @call.def_vmap
+    def batched(axis_size: int, in_batched: list[bool], *args: Any) -> tuple[Any, Any]:
+        args = [a if b else jnp.broadcast_to(a, (axis_size,) + a.shape) for a, b in zip(args, in_batched)]
+        out = call(*args)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return call
+
+
+class GymnasiumEnv(environment.Environment):
+    """A gymnax ``Environment`` over a Gymnasium env on the host (see the module's docstring)."""
+
+    host_stepped = True  # the engine keeps such runs on one device
+
+    def __init__(self, env_id: str, make: Callable[[], Any]):
+        super().__init__()
+        probe = make()
+        self.env_id = env_id
+        self._obs_space = _gymnax_space(probe.observation_space, "observation", env_id)
+        self._action_space = _gymnax_space(probe.action_space, "action", env_id)
+        self._time_limit = _time_limit(probe)
+        self.host = HostEnvs(make, probe.observation_space, probe.action_space)
+        probe.close()
+        obs_dtype = jnp.int32 if isinstance(self._obs_space, spaces.Discrete) else jnp.float32
+        obs_shape = tuple(getattr(self._obs_space, "shape", ()) or ())
+        self._obs_struct = lambda shape: jax.ShapeDtypeStruct(shape + obs_shape, obs_dtype)  # noqa: E731
+        self._reset = _batched_callback(
+            self.host.reset,
+            lambda seeds: (jax.ShapeDtypeStruct(seeds.shape, jnp.int32), jax.ShapeDtypeStruct(seeds.shape, jnp.int32),
+                           self._obs_struct(seeds.shape)))
+        self._step = _batched_callback(self.host.step, self._step_result)
+
+    def _step_result(self, slots: jax.Array, *_: Any) -> tuple[jax.ShapeDtypeStruct, ...]:
+        shape = slots.shape
+        scalar = lambda dtype: jax.ShapeDtypeStruct(shape, dtype)  # noqa: E731
+        return (scalar(jnp.int32), scalar(jnp.int32), self._obs_struct(shape), scalar(jnp.float32), scalar(bool),
+                scalar(bool), self._obs_struct(shape))
+
+    @property
+    def name(self) -> str:
+        return f"{PREFIX}{self.env_id}"
+
+    @property
+    def default_params(self) -> GymnasiumParams:
+        return GymnasiumParams(max_steps_in_episode=int(self._time_limit or NO_TIME_LIMIT_EVAL_STEPS))
+
+    @property
+    def num_actions(self) -> int:
+        return int(getattr(self._action_space, "n", 0) or np.prod(self._action_space.shape))
+
+    def observation_space(self, params: Any = None) -> Any:
+        return self._obs_space
+
+    def action_space(self, params: Any = None) -> Any:
+        return self._action_space
+
+    @staticmethod
+    def _seed(key: jax.Array) -> jax.Array:
+        return jax.random.bits(key, dtype=jnp.uint32).astype(jnp.int32) & 0x7FFFFFFF
+
+    def reset(self, key: jax.Array, params: Any = None) -> tuple[Any, GymnasiumState]:
+        slot, pool, obs = self._reset(self._seed(key))
+        return obs, GymnasiumState(slot, pool, obs)
+
+    def step(self, key: jax.Array, state: GymnasiumState, action: Any, params: Any = None):
+        action = jnp.asarray(action, jnp.int32 if isinstance(self._action_space, spaces.Discrete) else jnp.float32)
+        slot, pool, obs, reward, terminated, truncated, final_obs = self._step(
+            state.slot, state.pool, state.obs, action, self._seed(key))
+        info = {"terminated": terminated, "truncated": truncated, "final_observation": final_obs}
+        return obs, GymnasiumState(slot, pool, obs), reward, terminated, truncated, info
+
+
+def gymnasium_factory(env_id: str, make: Callable[..., Any], time_limit_in_make: bool = False) -> Callable[..., GymnasiumEnv]:
+    """A registry factory: keyword arguments go to ``make``; ``max_episode_steps`` sets the time limit
+    (passed to ``make`` where it takes it, as ``gymnasium.make`` does, else a ``TimeLimit`` wrapper)."""
+
+    def factory(max_episode_steps: int | None = None, **kwargs: Any) -> GymnasiumEnv:
+        def build() -> Any:
+            if time_limit_in_make:
+                limit = {} if max_episode_steps is None else {"max_episode_steps": int(max_episode_steps)}
+                return make(**kwargs, **limit)
+            env = make(**kwargs)
+            if max_episode_steps is not None:
+                from gymnasium.wrappers import TimeLimit
+
+                env = TimeLimit(env, max_episode_steps=int(max_episode_steps))
+            return env
+
+        return GymnasiumEnv(env_id, build)
+
+    factory.__name__ = f"gymnasium_{env_id}"
+    factory.takes_any_kwargs = True  # type: ignore[attr-defined]  # the registry passes every keyword on
+    return factory
+
+
+def registered_factory(env_id: str) -> Callable[..., GymnasiumEnv]:
+    """The factory of ``gymnasium:ENV_ID`` for an id in Gymnasium's own registry (``gymnasium.make``)."""
+    gymnasium = require_gymnasium()
+    if env_id not in gymnasium.registry:
+        from jaxrl.errors import unknown_name_error
+
+        raise unknown_name_error("Gymnasium env id", env_id, list(gymnasium.registry))
+
+    def make(**kwargs: Any) -> Any:
+        try:
+            return gymnasium.make(env_id, **kwargs)
+        except gymnasium.error.DependencyNotInstalled as error:
+            raise ConfigError(f"gymnasium:{env_id} needs a package Gymnasium does not install by itself: {error}") from None
+
+    return gymnasium_factory(env_id, make, time_limit_in_make=True)
+
+
+def list_gymnasium_ids() -> list[str]:
+    """``gymnasium:ID`` for every id in Gymnasium's registry (empty without gymnasium)."""
+    try:
+        import gymnasium
+    except ImportError:
+        return []
+    return sorted(PREFIX + env_id for env_id in gymnasium.registry)
