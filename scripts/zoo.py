@@ -41,6 +41,7 @@ GYMNASIUM_IDS = {"CartPole-v1": "CartPole-v1", "Acrobot-v1": "Acrobot-v1", "Moun
                  "Pendulum-v1": "Pendulum-v1", "MountainCarContinuous-v0": "MountainCarContinuous-v0",
                  "FrozenLake-v1": "FrozenLake-v1", "FrozenLake8x8-v1": "FrozenLake8x8-v1", "Taxi-v3": "Taxi-v4",
                  "CliffWalking-v0": "CliffWalking-v1", "StatelessCartPole-v1": "CartPole-v1"}
+GYMNASIUM_PREFIX = "gymnasium:"
 # Ours that observe a Gymnasium env partially: the observation the policy sees from Gymnasium's.
 GYMNASIUM_OBSERVATIONS = {"StatelessCartPole-v1": lambda obs: obs[[0, 2]]}
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -57,13 +58,16 @@ def default_seeds(preset: presets.Preset) -> int:
 
 def gymnasium_returns(result: jaxrl.TrainResult, preset: presets.Preset, episodes: int) -> np.ndarray | None:
     """Each seed's mean return over ``episodes`` episodes of Gymnasium's own env, or None if it has none."""
-    if preset.env not in GYMNASIUM_IDS:
+    gymnasium_id = GYMNASIUM_IDS.get(preset.env)
+    if preset.env.startswith(GYMNASIUM_PREFIX):  # the bridge trains on Gymnasium's env itself
+        gymnasium_id = preset.env[len(GYMNASIUM_PREFIX):]
+    if gymnasium_id is None:
         return None
     import gymnasium as gym
 
     per_seed = []
     for seed in range(result.run_shape[-1]):
-        policy, env, total = result.policy(seed=seed), gym.make(GYMNASIUM_IDS[preset.env], **preset.env_kwargs), 0.0
+        policy, env, total = result.policy(seed=seed), gym.make(gymnasium_id, **preset.env_kwargs), 0.0
         observe = GYMNASIUM_OBSERVATIONS.get(preset.env, lambda obs: obs)
         for episode in range(episodes):
             obs, _ = env.reset(seed=10_000 * seed + episode)
