@@ -129,19 +129,22 @@ def test_dqn_learns_and_chunking_changes_nothing():
     assert 8 <= evaluation.mean_return <= 500
 
 
-def test_a_resumed_checkpoints_env_starts_a_new_episode_as_a_truncation():
-    """Host envs are not in a checkpoint: a slot of another process's pool starts a new episode, the
-    step reported as a time-limit truncation with reward 0 whose final observation is the saved one."""
-    env, _ = jaxrl.make_env("gymnasium:CartPole-v1")
-    host = env.host
-    saved_obs = np.full((2, 4), 0.25, np.float32)
-    slots, pools, obs, reward, terminated, truncated, final = host.step(
-        np.array([0, 1], np.int32), np.full(2, host.token ^ 1, np.int32), saved_obs, np.zeros(2, np.int32),
-        np.array([5, 6], np.int32))
-    assert truncated.all() and not terminated.any() and (reward == 0).all()
-    np.testing.assert_array_equal(final, saved_obs)
-    np.testing.assert_array_equal(obs[0], gymnasium.make("CartPole-v1").reset(seed=5)[0])
-    assert (pools == host.token).all() and len(set(slots.tolist())) == 2
+def test_a_stale_state_starts_a_new_episode_as_a_truncation():
+    """Host envs are not in a checkpoint: a state whose stamp is not its env's current one (another
+    process's checkpoint, or a state stepped before) starts a new episode in a new env, the step
+    reported as a time-limit truncation with reward 0 whose final observation is the state's own."""
+    env, params = jaxrl.make_env("gymnasium:CartPole-v1")
+    obs, state = jax.jit(env.reset)(jax.random.key(0))
+    step = jax.jit(lambda key, state: env.step(key, state, jnp.int32(1)))
+    fresh = step(jax.random.key(1), state)
+    assert not bool(fresh[4]) and float(fresh[2]) == 1.0
+    for stale in (state, state.replace(stamp=state.stamp + 12_345)):  # stepped before; another process's
+        next_obs, next_state, reward, terminated, truncated, info = step(jax.random.key(2), stale)
+        assert bool(truncated) and not bool(terminated) and float(reward) == 0.0
+        np.testing.assert_array_equal(info["final_observation"], obs)
+        seed = int(env._seed(jax.random.key(2)))
+        np.testing.assert_array_equal(next_obs, gymnasium.make("CartPole-v1").reset(seed=seed)[0].astype(np.float32))
+        assert int(next_state.slot) not in (int(state.slot), int(fresh[1].slot))
 
 
 def test_bad_ids_and_spaces_are_refused_with_the_fix():

@@ -16,12 +16,13 @@ jaxrl agent trains on them unchanged, in the same jitted ``lax.scan``:
   the same run, however it is chunked, within one process.
 
 What it cannot do: its speed is the env's (one Python ``env.step`` per env step, on one device;
-the engine does not shard runs of host envs); and the host envs are not in a checkpoint. On
-``resume`` (a new process) each env copy meets the checkpoint's slot of a host env that no longer
-exists: it starts a new episode there, and that one step is reported as a time-limit truncation
-with reward 0 whose final observation is the checkpoint's (so learning bootstraps through it and
-no false termination is learned). Resumed runs are therefore close to, not equal to, uninterrupted
-ones. Envs stay open for the life of the process (evaluation makes new copies).
+the engine does not shard runs of host envs); and the host envs are not in a checkpoint. Each
+state carries its host env's stamp, renewed at every step; a state whose stamp is not the env's
+current one (a checkpoint's on ``resume``, in a new process or this one, or a state stepped
+before) starts a new episode in a new env, and that one step is reported as a time-limit
+truncation with reward 0 whose final observation is the state's own (so learning bootstraps
+through it and no false termination is learned). Resumed runs are therefore close to, not equal
+to, uninterrupted ones. Envs stay open for the life of the process (evaluation makes new copies).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class GymnasiumParams:
 @struct.dataclass
 class GymnasiumState:
     slot: jax.Array  # int32: the host env of this copy in its pool
-    pool: jax.Array  # int32: the pool (process) that slot belongs to; another one's slot is stale
+    stamp: jax.Array  # int32: the host env's stamp when this state was made; any other stamp is stale
     obs: Any  # the observation the copy last returned (the final observation after a resume)
 
 
@@ -70,9 +71,16 @@ class HostEnvs:
     """The host side: every copy of one env id, by slot, made on first reset."""
 
     def __init__(self, make: Callable[[], Any], observation_space: Any, action_space: Any):
-        self._make, self._envs, self._lock = make, [], threading.Lock()
+        self._make, self._envs, self._stamps, self._lock = make, [], [], threading.Lock()
         self.observation_space, self.action_space = observation_space, action_space
-        self.token = np.int32(int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF)
+        self._next = int.from_bytes(os.urandom(4), "little")  # stamps of another process differ
+
+    def _stamp(self, slot: int) -> int:
+        """A fresh stamp for ``slot``'s env: a state carrying an older one (a checkpoint's, or a state
+        stepped before) no longer describes the env."""
+        self._next = (self._next + 1) & 0x7FFFFFFF
+        self._stamps[slot] = self._next
+        return self._next
 
     def _observation(self, obs: Any) -> np.ndarray:
         dtype = np.int32 if _is_discrete(self.observation_space) else np.float32
@@ -87,41 +95,45 @@ class HostEnvs:
         env = self._make()
         obs, _ = env.reset(seed=seed)
         self._envs.append(env)
+        self._stamps.append(0)
         return len(self._envs) - 1, self._observation(obs)
 
     def reset(self, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
-        """A new env per seed: its slots, this pool's token, and the first observations."""
+        """A new env per seed: its slots, their stamps, and the first observations."""
         seeds = np.asarray(seeds)  # io_callback hands over jax Arrays: indexing those dispatches per element
         with self._lock:
             made = [self._new(int(seed)) for seed in seeds.reshape(-1)]
+            stamps = np.array([self._stamp(slot) for slot, _ in made], np.int32).reshape(seeds.shape)
         slots = np.array([slot for slot, _ in made], np.int32).reshape(seeds.shape)
         obs = np.stack([o for _, o in made]).reshape(seeds.shape + made[0][1].shape)
-        return slots, np.full(seeds.shape, self.token, np.int32), obs
+        return slots, stamps, obs
 
-    def step(self, slots: np.ndarray, pools: np.ndarray, last_obs: np.ndarray, actions: np.ndarray,
+    def step(self, slots: np.ndarray, stamps: np.ndarray, last_obs: np.ndarray, actions: np.ndarray,
              seeds: np.ndarray) -> tuple[np.ndarray, ...]:
-        """One step of every env (auto-reset with ``seeds`` where an episode ends)."""
-        slots, pools, last_obs, actions, seeds = map(np.asarray, (slots, pools, last_obs, actions, seeds))
+        """One step of every env (auto-reset with ``seeds`` where an episode ends); a stale state's
+        copy starts a new episode in a new env, reported as a truncation with reward 0."""
+        slots, stamps, last_obs, actions, seeds = map(np.asarray, (slots, stamps, last_obs, actions, seeds))
         shape = slots.shape
         action_shape = actions.shape[len(shape):]
         flat_actions = actions.reshape((-1,) + action_shape)
         last = last_obs.reshape((-1,) + last_obs.shape[len(shape):])
         out = []
         with self._lock:
-            for i, (slot, pool, seed) in enumerate(zip(slots.reshape(-1), pools.reshape(-1), seeds.reshape(-1))):
-                if pool != self.token or not 0 <= slot < len(self._envs):  # a resumed checkpoint's env
+            for i, (slot, stamp, seed) in enumerate(zip(slots.reshape(-1), stamps.reshape(-1), seeds.reshape(-1))):
+                if not 0 <= slot < len(self._envs) or self._stamps[slot] != stamp:  # e.g. a resumed checkpoint's
                     new_slot, obs = self._new(int(seed))
-                    out.append((new_slot, obs, 0.0, False, True, last[i]))
+                    out.append((new_slot, self._stamp(new_slot), obs, 0.0, False, True, last[i]))
                     continue
                 env = self._envs[slot]
                 obs, reward, terminated, truncated, _ = env.step(self._action(flat_actions[i]))
                 final = self._observation(obs)
                 if terminated or truncated:
                     obs, _ = env.reset(seed=int(seed))
-                out.append((int(slot), self._observation(obs), float(reward), bool(terminated), bool(truncated), final))
-        new_slots, obs, rewards, terminated, truncated, finals = zip(*out)
+                out.append((int(slot), self._stamp(int(slot)), self._observation(obs), float(reward), bool(terminated),
+                            bool(truncated), final))
+        new_slots, new_stamps, obs, rewards, terminated, truncated, finals = zip(*out)
         obs_shape = obs[0].shape
-        return (np.array(new_slots, np.int32).reshape(shape), np.full(shape, self.token, np.int32),
+        return (np.array(new_slots, np.int32).reshape(shape), np.array(new_stamps, np.int32).reshape(shape),
                 np.stack(obs).reshape(shape + obs_shape), np.array(rewards, np.float32).reshape(shape),
                 np.array(terminated, bool).reshape(shape), np.array(truncated, bool).reshape(shape),
                 np.stack(finals).reshape(shape + obs_shape))
@@ -221,15 +233,15 @@ class GymnasiumEnv(environment.Environment):
         return jax.random.bits(key, dtype=jnp.uint32).astype(jnp.int32) & 0x7FFFFFFF
 
     def reset(self, key: jax.Array, params: Any = None) -> tuple[Any, GymnasiumState]:
-        slot, pool, obs = self._reset(self._seed(key))
-        return obs, GymnasiumState(slot, pool, obs)
+        slot, stamp, obs = self._reset(self._seed(key))
+        return obs, GymnasiumState(slot, stamp, obs)
 
     def step(self, key: jax.Array, state: GymnasiumState, action: Any, params: Any = None):
         action = jnp.asarray(action, jnp.int32 if isinstance(self._action_space, spaces.Discrete) else jnp.float32)
-        slot, pool, obs, reward, terminated, truncated, final_obs = self._step(
-            state.slot, state.pool, state.obs, action, self._seed(key))
+        slot, stamp, obs, reward, terminated, truncated, final_obs = self._step(
+            state.slot, state.stamp, state.obs, action, self._seed(key))
         info = {"terminated": terminated, "truncated": truncated, "final_observation": final_obs}
-        return obs, GymnasiumState(slot, pool, obs), reward, terminated, truncated, info
+        return obs, GymnasiumState(slot, stamp, obs), reward, terminated, truncated, info
 
 
 def gymnasium_factory(env_id: str, make: Callable[..., Any], time_limit_in_make: bool = False) -> Callable[..., GymnasiumEnv]:
