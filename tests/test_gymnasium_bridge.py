@@ -61,6 +61,8 @@ CASES = {
     "FrozenLake-v1": dict(kwargs={"is_slippery": True, "max_episode_steps": 7},
                           actions=lambda rng, shape: rng.integers(0, 4, shape)),
     "LunarLander-v3": dict(kwargs={"max_episode_steps": 40}, actions=lambda rng, shape: rng.integers(0, 4, shape)),
+    "HalfCheetah-v5": dict(kwargs={"max_episode_steps": 25},  # MuJoCo: float64 observations, 6-d Box actions
+                           actions=lambda rng, shape: rng.uniform(-1, 1, shape + (6,)).astype(np.float32)),
     "Pendulum-v1": dict(kwargs={"max_episode_steps": 15},
                         actions=lambda rng, shape: rng.uniform(-2, 2, shape + (1,)).astype(np.float32)),
 }
