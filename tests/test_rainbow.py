@@ -13,7 +13,7 @@ import pytest
 import jaxrl
 from jaxrl.agents import c51, dqn, rainbow
 from jaxrl.core import networks, value_based
-from jaxrl.core.networks import NoisyDense, QNetwork
+from jaxrl.core.networks import NoisyDense
 from jaxrl.envs import probes
 
 E_ABS_NORMAL = math.sqrt(2.0 / math.pi)  # E|eps| = E[f(eps)^2] for eps ~ N(0, 1), f(x) = sgn(x) sqrt(|x|)
