@@ -13,7 +13,7 @@ import numpy as np
 from jaxrl.core.agent import Agent, carried_act, reset_carry
 from jaxrl.errors import ConfigError
 from jaxrl.core.rollout import VecEnv
-from jaxrl.envs.wrappers import success_fn
+from jaxrl.envs.wrappers import host_stepped, success_fn
 from jaxrl.stats import bootstrap_ci
 
 
@@ -149,7 +149,7 @@ def _compiled_rollout(agent: Agent, episodes: int, max_steps: int) -> Any:
     key = (id(agent), episodes, max_steps)
     if key not in _ROLLOUTS:
         one_run = lambda p, k: episode_rollout(agent, p, k, episodes, max_steps)  # noqa: E731
-        if getattr(agent.env, "host_stepped", False):  # host callbacks cannot sit in a vmapped while_loop
+        if host_stepped(agent.env):
             fn = jax.jit(lambda p, k: jax.lax.map(lambda run: one_run(*run), (p, k)))
         else:
             fn = jax.jit(jax.vmap(one_run))

@@ -26,7 +26,7 @@ from jaxrl.compilation import cpu_compiler_options
 from jaxrl.core.agent import Agent, carried_act, describe_space
 from jaxrl.core.hparams import stack_hparams
 from jaxrl.core.rollout import SUMMED_METRICS
-from jaxrl.envs.wrappers import success_fn
+from jaxrl.envs.wrappers import host_stepped, success_fn
 from jaxrl.errors import ConfigError
 from jaxrl.evaluate import EvalResult, evaluate
 
@@ -193,8 +193,8 @@ def _shard_runs(tree: Any, num_runs: int, one_device: bool = False) -> Any:
     devices = run_devices(num_runs, one_device)
     if len(devices) < 2:
         return tree
-    mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
-    return jax.device_put(jax.device_get(tree), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
+    sharding = jax.sharding.NamedSharding(_runs_mesh(devices), jax.sharding.PartitionSpec("runs"))
+    return jax.device_put(jax.device_get(tree), sharding)
 
 
 def run_devices(num_runs: int, one_device: bool = False) -> list[Any]:
@@ -203,9 +203,9 @@ def run_devices(num_runs: int, one_device: bool = False) -> list[Any]:
     return jax.devices()[: 1 if one_device else _largest_divisor_at_most(num_runs, len(jax.devices()))]
 
 
-def host_stepped(agent: Agent) -> bool:
-    """Whether the agent's env steps on the host (the Gymnasium bridge): its runs stay on one device."""
-    return bool(getattr(agent.env, "host_stepped", False))
+def _runs_mesh(devices: list[Any]) -> jax.sharding.Mesh:
+    """A one-axis mesh named "runs" over ``devices``."""
+    return jax.sharding.Mesh(np.array(devices), ("runs",))
 
 
 def _run_init(agent: Agent, to_keys: Callable[[jax.Array], jax.Array], key_source: jax.Array, run_hparams: dict) -> Any:
@@ -273,11 +273,11 @@ def _make_chunk_fn(agent: Agent, updates_per_log: int, logs: int, num_runs: int)
 
         return jax.lax.scan(period, state, None, length=logs)
 
-    devices = run_devices(num_runs, host_stepped(agent))
+    devices = run_devices(num_runs, host_stepped(agent.env))
     local = jax.vmap(run_one) if num_runs > len(devices) else _one_run_at_a_time(run_one)
     if len(devices) > 1:
         runs = jax.sharding.PartitionSpec("runs")
-        local = jax.shard_map(local, mesh=jax.sharding.Mesh(np.array(devices), ("runs",)), in_specs=runs, out_specs=runs,
+        local = jax.shard_map(local, mesh=_runs_mesh(devices), in_specs=runs, out_specs=runs,
                               check_vma=False)  # per-device values: nothing is replicated
     return jax.jit(local, donate_argnums=0)
 
@@ -439,7 +439,7 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
         _check_resume_layout(resume, chunks, logs_per_chunk)
         state, first_chunk = resume.restore(state), resume.chunks_done
         history.append(dict(resume.metrics))
-    state = _shard_runs(state, num_runs, host_stepped(agent))
+    state = _shard_runs(state, num_runs, host_stepped(agent.env))
 
     chunk_fn = _make_chunk_fn(agent, updates_per_log, logs_per_chunk, num_runs)
     compile_start = time.perf_counter()

@@ -32,6 +32,7 @@ import jaxrl
 from jaxrl import presets
 from jaxrl import agents
 from jaxrl.envs import make_env
+from jaxrl.envs.gymnasium_bridge import PREFIX as GYMNASIUM_PREFIX
 from jaxrl.evaluate import episode_rollout
 from jaxrl.io.files import atomic_write_json
 from jaxrl.stats import bootstrap_ci, iqm, stratified_resamples
@@ -41,7 +42,6 @@ GYMNASIUM_IDS = {"CartPole-v1": "CartPole-v1", "Acrobot-v1": "Acrobot-v1", "Moun
                  "Pendulum-v1": "Pendulum-v1", "MountainCarContinuous-v0": "MountainCarContinuous-v0",
                  "FrozenLake-v1": "FrozenLake-v1", "FrozenLake8x8-v1": "FrozenLake8x8-v1", "Taxi-v3": "Taxi-v4",
                  "CliffWalking-v0": "CliffWalking-v1", "StatelessCartPole-v1": "CartPole-v1"}
-GYMNASIUM_PREFIX = "gymnasium:"
 # Ours that observe a Gymnasium env partially: the observation the policy sees from Gymnasium's.
 GYMNASIUM_OBSERVATIONS = {"StatelessCartPole-v1": lambda obs: obs[[0, 2]]}
 DOCS = Path(__file__).resolve().parent.parent / "docs"

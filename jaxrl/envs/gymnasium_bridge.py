@@ -39,7 +39,7 @@ from gymnax.environments import environment, spaces
 from jax.custom_batching import custom_vmap
 from jax.experimental import io_callback
 
-from jaxrl.errors import ConfigError
+from jaxrl.errors import ConfigError, unknown_name_error
 
 PREFIX = "gymnasium:"
 # Evaluation's step cap for an env without a time limit of its own.
@@ -70,9 +70,11 @@ class GymnasiumState:
 class HostEnvs:
     """The host side: every copy of one env id, by slot, made on first reset."""
 
-    def __init__(self, make: Callable[[], Any], observation_space: Any, action_space: Any):
+    def __init__(self, make: Callable[[], Any], obs_dtype: Any, action_space: Any):
         self._make, self._envs, self._stamps, self._lock = make, [], [], threading.Lock()
-        self.observation_space, self.action_space = observation_space, action_space
+        self._obs_dtype = obs_dtype
+        self._action_start = int(action_space.start) if _is_discrete(action_space) else None
+        self._action_dtype = action_space.dtype
         self._next = int.from_bytes(os.urandom(4), "little")  # stamps of another process differ
 
     def _stamp(self, slot: int) -> int:
@@ -83,13 +85,12 @@ class HostEnvs:
         return self._next
 
     def _observation(self, obs: Any) -> np.ndarray:
-        dtype = np.int32 if _is_discrete(self.observation_space) else np.float32
-        return np.asarray(obs, dtype)
+        return np.asarray(obs, self._obs_dtype)
 
     def _action(self, action: np.ndarray) -> Any:
-        if _is_discrete(self.action_space):
-            return int(action) + int(self.action_space.start)
-        return np.asarray(action, self.action_space.dtype)
+        if self._action_start is not None:  # Discrete: Gymnasium's actions start at ``start``
+            return int(action) + self._action_start
+        return np.asarray(action, self._action_dtype)
 
     def _new(self, seed: int) -> tuple[int, np.ndarray]:
         env = self._make()
@@ -156,7 +157,7 @@ def _gymnax_space(space: Any, what: str, env_id: str) -> Any:
 
 
 def _time_limit(env: Any) -> int | None:
-    """The step limit of a Gymnasium env's ``TimeLimit`` wrapper (or of its spec), None without one."""
+    """The step limit of the ``TimeLimit`` wrapper around a Gymnasium env, None without one."""
     while env is not None:
         if type(env).__name__ == "TimeLimit":
             return int(env._max_episode_steps)
@@ -193,9 +194,9 @@ class GymnasiumEnv(environment.Environment):
         self._obs_space = _gymnax_space(probe.observation_space, "observation", env_id)
         self._action_space = _gymnax_space(probe.action_space, "action", env_id)
         self._time_limit = _time_limit(probe)
-        self.host = HostEnvs(make, probe.observation_space, probe.action_space)
-        probe.close()
         obs_dtype = jnp.int32 if isinstance(self._obs_space, spaces.Discrete) else jnp.float32
+        self.host = HostEnvs(make, obs_dtype, probe.action_space)
+        probe.close()
         obs_shape = tuple(getattr(self._obs_space, "shape", ()) or ())
         self._obs_struct = lambda shape: jax.ShapeDtypeStruct(shape + obs_shape, obs_dtype)  # noqa: E731
         self._reset = _batched_callback(
@@ -217,10 +218,6 @@ class GymnasiumEnv(environment.Environment):
     @property
     def default_params(self) -> GymnasiumParams:
         return GymnasiumParams(max_steps_in_episode=int(self._time_limit or NO_TIME_LIMIT_EVAL_STEPS))
-
-    @property
-    def num_actions(self) -> int:
-        return int(getattr(self._action_space, "n", 0) or np.prod(self._action_space.shape))
 
     def observation_space(self, params: Any = None) -> Any:
         return self._obs_space
@@ -271,8 +268,6 @@ def registered_factory(env_id: str) -> Callable[..., GymnasiumEnv]:
     """The factory of ``gymnasium:ENV_ID`` for an id in Gymnasium's own registry (``gymnasium.make``)."""
     gymnasium = require_gymnasium()
     if env_id not in gymnasium.registry:
-        from jaxrl.errors import unknown_name_error
-
         raise unknown_name_error("Gymnasium env id", env_id, list(gymnasium.registry))
 
     def make(**kwargs: Any) -> Any:

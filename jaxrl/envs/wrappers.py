@@ -30,6 +30,12 @@ def success_fn(env: environment.Environment) -> SuccessFn | None:
     return None
 
 
+def host_stepped(env: Any) -> bool:
+    """Whether ``env`` steps on the host (the Gymnasium bridge): the engine keeps its runs on one
+    device, and evaluation maps over runs (an io_callback cannot sit in a vmapped ``while_loop``)."""
+    return bool(getattr(env, "host_stepped", False))
+
+
 @struct.dataclass
 class EpisodeStatisticsState:
     env_state: Any
