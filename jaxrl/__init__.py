@@ -10,6 +10,10 @@ from jaxrl.cpu_devices import split_cpu_into_devices
 
 split_cpu_into_devices()  # before gymnax's import initialises JAX's backends; see jaxrl/cpu_devices.py
 
+from jaxrl.deferred_imports import defer_plotting_imports  # noqa: E402
+
+defer_plotting_imports()  # gymnax's seaborn and pyplot load on first use; see jaxrl/deferred_imports.py
+
 from jaxrl import agents  # noqa: E402
 from jaxrl.compilation import enable_compilation_cache  # noqa: E402
 from jaxrl.core.agent import Agent  # noqa: E402

@@ -1,0 +1,31 @@
+"""`import jaxrl` leaves gymnax's plotting imports (seaborn, matplotlib.pyplot) for their first use."""
+
+import subprocess
+import sys
+
+CHECK = """
+import sys
+import jaxrl
+assert "pandas" not in sys.modules and "scipy.stats" not in sys.modules, "seaborn was imported in full"
+import seaborn as sns, matplotlib.pyplot as plt, matplotlib
+palette = sns.color_palette("cubehelix", 3)  # the first use loads the real module
+assert len(palette) == 3 and "pandas" in sys.modules
+figure, axes = plt.subplots()
+assert matplotlib.pyplot.figure is plt.figure and "subplots" in dir(plt)
+import gymnax
+env, params = gymnax.make("Pong-misc")  # the gymnax env whose module imports both
+print("OK")
+"""
+
+
+def test_plotting_libraries_load_on_first_use():
+    done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120,
+                          env={"MPLBACKEND": "Agg", "PATH": "", "PYTHONPATH": ":".join(p for p in sys.path if p)})
+    assert done.returncode == 0 and done.stdout.strip() == "OK", done.stderr
+
+
+def test_a_module_already_imported_or_missing_is_left_alone():
+    from jaxrl.deferred_imports import defer_import
+
+    assert not defer_import("json")  # already imported
+    assert not defer_import("no_such_module_jaxrl_test")
