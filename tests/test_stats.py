@@ -32,6 +32,16 @@ def test_bootstrap_ci_brackets_the_point_and_matches_scipy():
     assert bootstrap_ci(np.full(8, 2.0)) == (2.0, 2.0, 2.0)  # no spread, no interval
 
 
+@pytest.mark.parametrize("n", [1, 5, 16, 17, 64])
+def test_the_iqm_bootstrap_scores_every_resample_as_iqm_does(n):
+    """bootstrap_ci scores all IQM resamples in one vectorised call: the same numbers as iqm, one by one."""
+    x = np.round(np.random.default_rng(n).normal(size=n) * 100, 1)
+    by_one = lambda pooled: iqm(pooled)  # noqa: E731  (not `iqm` itself: takes the one-by-one path)
+    assert bootstrap_ci(x) == bootstrap_ci(x, by_one)
+    assert bootstrap_ci([x, x[: max(1, n // 2)] + 3]) == bootstrap_ci([x, x[: max(1, n // 2)] + 3], by_one)
+    assert iqm(x) == pytest.approx(scipy_stats.trim_mean(x, 0.25), rel=1e-12, abs=1e-12)
+
+
 def test_the_bootstrap_is_stratified_by_task():
     sizes = []
 
