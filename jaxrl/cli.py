@@ -92,7 +92,8 @@ def _spec_from_args(args: argparse.Namespace) -> Any:
             raise ConfigError(f"{flag} {value} must be >= 1")
     return RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config=config, hparams=hparams, seeds=args.seeds,
                    steps=args.steps, seed=args.seed, log_interval=args.log_interval, num_chunks=args.chunks,
-                   on_divergence=args.on_divergence, preset=None if args.no_preset else args.preset)
+                   on_divergence=args.on_divergence, preset=None if args.no_preset else args.preset,
+                   until=getattr(args, "until", None), until_episodes=getattr(args, "until_episodes", 100))
 
 
 def _print_run_notes(run: Any, result: Any) -> None:
@@ -116,20 +117,61 @@ def _output_dir(args: argparse.Namespace) -> tuple[Path, bool]:
     return Path(args.out or f"runs/{prefix}{args.algo}-{env}-{stamp}"), False
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from jaxrl import runs
+def process_age() -> float | None:
+    """Seconds since this process started (Linux's /proc; None elsewhere): the import time a user
+    waits before ``main`` runs."""
+    import os
 
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+            now = float(uptime.read().split()[0])
+        return max(0.0, now - started_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import time
+
+    from jaxrl import runs
+    from jaxrl.io.files import atomic_write_json
+
+    started = time.perf_counter()
     run = runs.resolve(_spec_from_args(args))  # every input checked before creating files or compiling anything
+    resolved = time.perf_counter() - started
     out, resume = _output_dir(args)
     result, evaluation, out = runs.execute(run, out=out, resume=resume, progress=not args.quiet, eval_episodes=args.eval_episodes)
     rate = args.seeds * result.env_steps[-1] / max(result.train_seconds, 1e-9)
     print(f"\n{args.algo} on {args.env}: {args.seeds} seeds x {int(result.env_steps[-1]):,} env steps, "
           f"compiled in {result.compile_seconds:.1f} s, trained in {result.train_seconds:.1f} s ({rate:,.0f} env steps/s)")
-    _print_run_notes(run, result)
+    if result.stopped_early:
+        print(f"stopped early (--until {run.spec.until:g}): every seed's greedy policy averaged at least {run.spec.until:g} "
+              f"over {run.spec.until_episodes} episodes at {int(result.env_steps[-1]):,} env steps per seed, of "
+              f"{run.layout.total_steps:,}")
+    else:
+        _print_run_notes(run, result)
     print(f"greedy evaluation, {args.eval_episodes} episodes per seed:")
     print(summary_table(evaluation, result.hparams, result.run_shape, [d.run for d in result.diverged]))
+    timings = {"import": getattr(args, "import_seconds", None), "resolve": resolved, **result.timings}
+    atomic_write_json(out / TIMINGS_FILE, {k: v for k, v in timings.items() if v is not None})
+    print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if v is not None and v >= 0.05))
     print(f"\nrun directory: {out}")
     return 0
+
+
+TIMINGS_FILE = "timings.json"  # seconds per phase of `jaxrl train`, for scripts/time_to_solve.py
+
+
+def _until_value(text: str) -> float | str | None:
+    """--until RETURN: a number, none (no stopping rule, not even a preset's) or auto (the preset's)."""
+    if text.strip().lower() in ("none", "auto"):
+        return None if text.strip().lower() == "none" else "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number: give the return to stop at, e.g. --until 475, "
+                                         "or --until none") from None
 
 
 def _parse_grid(items: Sequence[str]) -> dict[str, list[float]]:
@@ -340,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train an agent on many seeds in one compiled program")
     _add_run_arguments(train)
+    train.add_argument("--until", type=_until_value, default="auto", metavar="RETURN",
+                       help="stop early once every seed's greedy policy averages at least RETURN (checked after each "
+                            "chunk; --steps is then the most it trains), e.g. --until 475 on CartPole-v1; default: the "
+                            "preset's rule if it has one; --until none trains every step")
+    train.add_argument("--until-episodes", type=int, default=100, metavar="N",
+                       help="greedy episodes per seed for the --until check (default 100, as the final evaluation)")
     train.set_defaults(func=cmd_train)
 
     sweep = sub.add_parser("sweep", help="train a grid or random hyperparameter settings x seeds in one program and rank them")
@@ -387,7 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from jaxrl.train import DivergenceError
 
+    import_seconds = process_age()  # before anything else: the time `import jaxrl` took, and the interpreter's start
     args = build_parser().parse_args(argv)
+    args.import_seconds = import_seconds if argv is None else None  # only a command line's own process
     try:
         check_environment()
         if args.command in ("train", "sweep", "eval", "render", "report"):

@@ -37,6 +37,11 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> Path
 # LLVM optimisation level of the training program on CPU (None: XLA's default). Measured by
 # scripts/bench_compile.py; see BENCHMARKS.md, "Session 12".
 TRAIN_PROGRAM_LLVM_LEVEL: int | None = None
+# The same for the greedy evaluation program: level 1 compiles PPO's CartPole evaluation in 0.85 s
+# against 1.8 s at XLA's default and runs it as fast; level 0 compiles in 0.6 s but runs it 3x
+# slower (BENCHMARKS.md, "Session 17"). A run compiles it once at the end, and once more with a
+# stopping rule (its check plays fewer episodes).
+EVAL_PROGRAM_LLVM_LEVEL: int | None = 1
 
 
 def cpu_compiler_options(llvm_level: int | None) -> dict[str, int] | None:

@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl import compilation
+from jaxrl.compilation import cpu_compiler_options
 from jaxrl.core.agent import Agent, carried_act, reset_carry
 from jaxrl.errors import ConfigError
 from jaxrl.core.rollout import VecEnv
@@ -149,10 +151,11 @@ def _compiled_rollout(agent: Agent, episodes: int, max_steps: int) -> Any:
     key = (id(agent), episodes, max_steps)
     if key not in _ROLLOUTS:
         one_run = lambda p, k: episode_rollout(agent, p, k, episodes, max_steps)  # noqa: E731
+        options = cpu_compiler_options(compilation.EVAL_PROGRAM_LLVM_LEVEL)
         if host_stepped(agent.env):
-            fn = jax.jit(lambda p, k: jax.lax.map(lambda run: one_run(*run), (p, k)))
+            fn = jax.jit(lambda p, k: jax.lax.map(lambda run: one_run(*run), (p, k)), compiler_options=options)
         else:
-            fn = jax.jit(jax.vmap(one_run))
+            fn = jax.jit(jax.vmap(one_run), compiler_options=options)
         _ROLLOUTS[key] = (agent, fn)
         if len(_ROLLOUTS) > 32:
             _ROLLOUTS.popitem(last=False)

@@ -220,7 +220,8 @@ def sweep(
     (config, metrics, checkpoints, params, eval.json, sweep.json, sweep.csv, plots) and ``resume=True``
     continues it after an interruption.
     """
-    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks, preset=preset)
+    spec = RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, log_interval, num_chunks, preset=preset,
+                   until=None)  # settings are compared at one budget: no preset's stopping rule
     return run_sweep(spec, grid=grid, ranges=ranges, samples=samples, eval_episodes=eval_episodes, out=out,
                      resume=resume, progress=progress)
 

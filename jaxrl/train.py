@@ -145,6 +145,10 @@ class TrainResult(TrainedRuns):
     compile_seconds: float
     train_seconds: float
     diverged: list[Divergence] = dataclasses.field(default_factory=list)  # runs that produced NaN/inf
+    stopped_early: bool = False  # the stopping rule ended training before the last chunk
+    # Wall-clock seconds by phase: setup (init, placement, tracing), compile, train (the device
+    # running chunks), write (the callbacks); the run pipeline adds evaluate and its own writes.
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def final_params(self) -> Any:
@@ -414,7 +418,8 @@ class _Progress:
 
 def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[int, ...], *, steps: int, seed: int,
                log_interval: int | None, num_chunks: int, progress: bool, callbacks: Iterable[Callback] = (),
-               resume: Any = None, on_divergence: str = "stop") -> TrainResult:
+               resume: Any = None, on_divergence: str = "stop",
+               stop: Callable[[int, Any], bool] | None = None) -> TrainResult:
     """Train ``run_shape`` runs (``(seeds,)`` or ``(settings, seeds)``, one resolved setting per
     setting) of ``agent`` for ``steps`` env steps per seed; the input is checked by ``jaxrl.runs``.
 
@@ -423,13 +428,17 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
     ``jaxrl.io.checkpoint.Checkpoint`` of this same run: training continues from it, and the
     result equals the uninterrupted run's bit for bit. A run whose parameters or metrics become
     NaN or infinite raises ``DivergenceError`` after its chunk (``on_divergence="stop"``), or is
-    listed in ``TrainResult.diverged`` while the others train on (``"continue"``).
+    listed in ``TrainResult.diverged`` while the others train on (``"continue"``). ``stop(chunk,
+    state)`` (a stopping rule), asked after each chunk's callbacks with every run's state, ends
+    training there when it returns True; asked again of a resumed checkpoint's state, it makes a
+    resumed run stop where the uninterrupted one did.
     """
+    setup_start = time.perf_counter()
     train_compiler_options = cpu_compiler_options(compilation.TRAIN_PROGRAM_LLVM_LEVEL)
     seeds = run_shape[-1]
 
     plan = layout(steps, agent.steps_per_update, log_interval, num_chunks)
-    updates_per_log, num_logs, logs_per_chunk = plan.updates_per_log, plan.num_logs, plan.logs_per_chunk
+    updates_per_log, logs_per_chunk = plan.updates_per_log, plan.logs_per_chunk
     chunks, steps_per_log, total_steps = plan.chunks, plan.steps_per_log, plan.total_steps
 
     num_runs = len(settings) * seeds
@@ -440,11 +449,15 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
         state, first_chunk = resume.restore(state), resume.chunks_done
         history.append(dict(resume.metrics))
     state = _shard_runs(state, num_runs, host_stepped(agent.env))
+    stopped = 0 < first_chunk < chunks and stop is not None and stop(first_chunk - 1, state)
 
-    chunk_fn = _make_chunk_fn(agent, updates_per_log, logs_per_chunk, num_runs)
-    compile_start = time.perf_counter()
-    compiled = chunk_fn.lower(state).compile(compiler_options=train_compiler_options)
-    compile_seconds = time.perf_counter() - compile_start
+    compiled, compile_seconds, compile_start = None, 0.0, time.perf_counter()
+    if not stopped:  # a resumed run the rule had already stopped has nothing left to train
+        lowered = _make_chunk_fn(agent, updates_per_log, logs_per_chunk, num_runs).lower(state)
+        compile_start = time.perf_counter()
+        compiled = lowered.compile(compiler_options=train_compiler_options)
+        compile_seconds = time.perf_counter() - compile_start
+    timings = {"setup": compile_start - setup_start, "compile": compile_seconds}
 
     has_success = success_fn(agent.env) is not None
     # The bar counts env steps over all runs; its rate is the throughput a user cares about.
@@ -452,11 +465,11 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
     if first_chunk:
         done = first_chunk * logs_per_chunk * steps_per_log
         bar.update(done * num_runs, done, total_steps, {"resumed at steps/seed": f"{done:,}"})
-    train_seconds = 0.0
+    train_seconds = write_seconds = stop_seconds = 0.0
     diverged: list[Divergence] = []
     warned: set[str] = set()
     try:
-        for chunk in range(first_chunk, chunks):
+        for chunk in range(first_chunk, chunks if not stopped else first_chunk):
             start = time.perf_counter()
             state, (raw, finite) = compiled(state)
             raw, finite = jax.device_get((raw, finite))
@@ -473,8 +486,10 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
             env_steps = (np.arange(first_log, first_log + logs_per_chunk) + 1) * steps_per_log
             rate = num_runs * logs_per_chunk * steps_per_log / max(elapsed, 1e-9)
             report = ChunkReport(chunk, chunks, env_steps, metrics, state, rate)
+            write_start = time.perf_counter()
             for callback in callbacks:
                 callback(report)
+            write_seconds += time.perf_counter() - write_start
             fields = {"steps/seed": f"{int(env_steps[-1]):,}"}
             last_return = metrics["episode_return"][:, -1]
             if np.isfinite(last_return).any():
@@ -484,19 +499,28 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
             if bar.bar is None:
                 fields["env steps/s"] = f"{rate:,.0f}"
             bar.update(num_runs * logs_per_chunk * steps_per_log, int(env_steps[-1]), total_steps, fields)
+            if stop is not None and chunk < chunks - 1:
+                check_start = time.perf_counter()
+                stopped = stop(chunk, state)
+                stop_seconds += time.perf_counter() - check_start
+                if stopped:
+                    break
     finally:
         bar.close()
 
-    curves = {k: np.concatenate([h[k] for h in history], axis=1).reshape(run_shape + (num_logs,)) for k in history[0]}
+    logs_done = sum(h["episodes"].shape[1] for h in history)
+    curves = {k: np.concatenate([h[k] for h in history], axis=1).reshape(run_shape + (logs_done,)) for k in history[0]}
     final_state = jax.tree.map(lambda x: x.reshape(run_shape + x.shape[1:]), state)
     return TrainResult(
         agent=agent,
         hparams=settings,
         run_shape=run_shape,
-        env_steps=(np.arange(num_logs) + 1) * steps_per_log,
+        env_steps=(np.arange(logs_done) + 1) * steps_per_log,
         metrics=curves,
         final_state=final_state,
         compile_seconds=compile_seconds,
         train_seconds=train_seconds,
         diverged=diverged,
+        stopped_early=stopped,
+        timings={**timings, "train": train_seconds, "write": write_seconds, "stop_checks": stop_seconds},
     )

@@ -51,7 +51,8 @@ def optimize(
     seeds; its user attributes hold the per-seed returns and the 95% CI. Returns the study."""
     import optuna
 
-    spec = apply_preset(RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, preset=preset))
+    spec = apply_preset(RunSpec(algo, env, env_kwargs, config, hparams, seeds, steps, seed, preset=preset,
+                                until=None))  # trials are compared at one budget
     hparams = spec.hparams  # the pair's preset under the given values
     agent = make_agent(spec)
     plan(spec, agent, random_settings(agent, ranges, 1, base=hparams), batched=True)  # checks everything before anything runs

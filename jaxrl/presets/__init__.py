@@ -37,6 +37,7 @@ class Preset:
     steps: int
     provenance: dict[str, Any]  # source, command, date, seeds, and the measured mean and IQM
     file: Path
+    until: float | None = None  # a stopping rule: train until every seed's greedy return reaches it (steps: the most)
 
     @property
     def name(self) -> str:
@@ -47,11 +48,15 @@ class Preset:
         measured = self.provenance.get("measured", {})
         result = (f"IQM {measured['iqm']:.4g} (mean {measured['mean']:.4g}) over {measured['seeds']} seeds"
                   if {"iqm", "mean", "seeds"} <= set(measured) else "not measured yet")
-        return f"preset {self.name}: {self.steps:,} steps per seed, {result}"
+        if self.until is None:
+            return f"preset {self.name}: {self.steps:,} steps per seed, {result}"
+        return (f"preset {self.name}: up to {self.steps:,} steps per seed, stopping once every seed's greedy return "
+                f"reaches {self.until:g} (--until none trains them all), {result}")
 
 
 _FIELDS = {"config": dict, "hparams": dict, "steps": int, "provenance": dict}
-_OPTIONAL = {"env": str, "env_kwargs": dict}  # for a variant of an env id: {"env": "FrozenLake-v1", "env_kwargs": {...}}
+_OPTIONAL = {"env": str, "env_kwargs": dict,  # for a variant of an env id: {"env": "FrozenLake-v1", "env_kwargs": {...}}
+             "until": (int, float)}  # a stopping rule (RunSpec.until)
 
 
 def _parse(algo: str, label: str, entry: Any, file: Path) -> Preset:
@@ -60,10 +65,12 @@ def _parse(algo: str, label: str, entry: Any, file: Path) -> Preset:
         raise ConfigError(f"preset {algo}/{label} in {file} must have the fields {sorted(_FIELDS)} "
                           f"and may have {sorted(_OPTIONAL)}")
     for field, kind in {**_FIELDS, **_OPTIONAL}.items():
-        if field in entry and (not isinstance(entry[field], kind) or (kind is int and isinstance(entry[field], bool))):
-            raise ConfigError(f"preset {algo}/{label} in {file}: {field} must be a {kind.__name__}")
+        if field in entry and (not isinstance(entry[field], kind) or (kind is not dict and isinstance(entry[field], bool))):
+            kinds = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+            raise ConfigError(f"preset {algo}/{label} in {file}: {field} must be a {kinds}")
+    until = entry.get("until")
     return Preset(algo, label, entry.get("env", label), entry.get("env_kwargs", {}), entry["config"], entry["hparams"],
-                  entry["steps"], entry["provenance"], file)
+                  entry["steps"], entry["provenance"], file, None if until is None else float(until))
 
 
 @lru_cache(maxsize=None)
@@ -85,6 +92,9 @@ def find(algo: str, env: str, env_kwargs: dict[str, Any] | None = None) -> Prese
     """The preset of ``algo`` on env id ``env`` with exactly these env kwargs (none: the id's defaults), or None."""
     matches = [p for p in all_presets().values()
                if p.algo == algo and p.env == env and p.env_kwargs == dict(env_kwargs or {})]
+    # Several presets for one pair: the one named after the env id is the default, the others
+    # (ppo/CartPole-v1-zoo) are picked by name.
+    matches.sort(key=lambda p: p.label != env)
     return matches[0] if matches else None
 
 
