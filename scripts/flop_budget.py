@@ -60,9 +60,10 @@ CASES = {  # algo: (env, config, hparams, minibatch of the dense-layer ceiling, 
 }
 
 
-def preset_case(algo: str, env: str, batch: int, widths: tuple[int, ...], activation: str) -> tuple:
-    """A case on a shipped preset's config and hyperparameters (the zoo's settings)."""
-    preset = jaxrl.presets.find(algo, env)
+def preset_case(algo: str, env: str, batch: int, widths: tuple[int, ...], activation: str, label: str | None = None) -> tuple:
+    """A case on a shipped preset's config and hyperparameters (the zoo's settings; ``label``: a
+    named variant of the pair's preset instead of its default)."""
+    preset = jaxrl.presets.get(f"{algo}/{label}") if label else jaxrl.presets.find(algo, env)
     return (env, preset.config, preset.hparams, batch, widths, activation)
 
 
@@ -72,7 +73,7 @@ CASES.update({
     "c51": preset_case("c51", "CartPole-v1", 100, (4, 64, 64, 2 * 51), "swish"),
     "qr_dqn": preset_case("qr_dqn", "CartPole-v1", 100, (4, 64, 64, 2 * 32), "swish"),
     "rainbow": preset_case("rainbow", "CartPole-v1", 100, (4, 64, 64, 2 * 51), "swish"),
-    "pqn": preset_case("pqn", "CartPole-v1", 128, (4, 256, 256, 2), "relu"),
+    "pqn": preset_case("pqn", "CartPole-v1", 128, (4, 256, 256, 2), "relu", label="CartPole-v1-purejaxql"),
     # recurrent PPO: the ceiling loop is dense layers of the torso's and the cell's sizes on a
     # minibatch of whole sequences (8 envs x 32 steps); the GRU's gate products are counted in
     # the FLOPs per env step like any other matrix product

@@ -94,7 +94,8 @@ def random_return(preset: presets.Preset, episodes: int = 100) -> float:
 def measure(preset: presets.Preset, seeds: int, episodes: int) -> dict:
     """Train the preset's pair with the default command and score it; the measured fields."""
     start = time.perf_counter()
-    result = jaxrl.train(preset.algo, preset.env, env_kwargs=preset.env_kwargs or None, seeds=seeds, progress=False)
+    result = jaxrl.train(preset.algo, preset.env, env_kwargs=preset.env_kwargs or None, seeds=seeds, progress=False,
+                         preset=preset.name)  # a named variant (ppo/CartPole-v1-zoo) is not its pair's default
     jaxrl_returns = jaxrl.evaluate(result, episodes=100).per_run()["return"]
     wall = time.perf_counter() - start
     gym_returns = gymnasium_returns(result, preset, episodes)

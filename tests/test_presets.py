@@ -27,12 +27,21 @@ def test_presets_load_with_their_fields_and_provenance():
 @pytest.mark.parametrize("name", sorted(presets.all_presets()))
 def test_every_preset_makes_and_initialises_its_agent(name):
     preset = presets.get(name)
-    run = resolve(RunSpec(preset.algo, preset.env, env_kwargs=preset.env_kwargs or None, seeds=1))
-    assert run.spec.preset == name and run.spec.steps == preset.steps
+    run = resolve(RunSpec(preset.algo, preset.env, env_kwargs=preset.env_kwargs or None, seeds=1, preset=name))
+    assert run.spec.preset == name and run.spec.steps == preset.steps and run.spec.until == preset.until
     for key, value in preset.config.items():
         assert getattr(run.agent.config, key) == (tuple(value) if isinstance(value, list) else value)
     state = jax.eval_shape(run.agent.init, jax.random.key(0), run.agent.hparams(run.settings[0]))
     assert state.hparams.learning_rate.shape == ()
+
+
+def test_the_preset_named_after_the_env_id_is_the_default_and_may_carry_a_stopping_rule():
+    run = resolve(RunSpec("ppo", "CartPole-v1", seeds=1))
+    assert run.spec.preset == "ppo/CartPole-v1" and run.spec.until == presets.get("ppo/CartPole-v1").until == 475.0
+    assert resolve(RunSpec("ppo", "CartPole-v1", seeds=1, until=None)).spec.until is None  # the rule turned off
+    assert resolve(RunSpec("ppo", "CartPole-v1", seeds=1, until=490)).spec.until == 490.0
+    assert resolve(RunSpec("ppo", "CartPole-v1", seeds=1, preset="ppo/CartPole-v1-zoo")).spec.until is None
+    assert "stopping once every seed's greedy return reaches 475" in presets.get("ppo/CartPole-v1").describe()
 
 
 def test_the_users_values_override_the_preset_name_by_name():
