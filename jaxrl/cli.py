@@ -82,7 +82,7 @@ def summary_table(evaluation: Any, hparams: list[dict[str, float]], run_shape: t
 def _spec_from_args(args: argparse.Namespace) -> Any:
     """The ``RunSpec`` of the shared train/sweep arguments (checked, nothing written); each --set
     KEY=VALUE goes to the static config or the hyperparameters by name."""
-    from jaxrl.runs import RunSpec, route_names
+    from jaxrl.runs import UNTIL_EPISODES, RunSpec, route_names
 
     config, hparams = route_names(args.algo, _parse_assignments(args.set, "--set"), "--set")
     env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
@@ -93,7 +93,8 @@ def _spec_from_args(args: argparse.Namespace) -> Any:
     return RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config=config, hparams=hparams, seeds=args.seeds,
                    steps=args.steps, seed=args.seed, log_interval=args.log_interval, num_chunks=args.chunks,
                    on_divergence=args.on_divergence, preset=None if args.no_preset else args.preset,
-                   until=getattr(args, "until", None), until_episodes=getattr(args, "until_episodes", 100))
+                   until=getattr(args, "until", None),  # sweep has no --until: settings are compared at one budget
+                   until_episodes=getattr(args, "until_episodes", UNTIL_EPISODES))
 
 
 def _print_run_notes(run: Any, result: Any) -> None:
@@ -165,8 +166,11 @@ TIMINGS_FILE = "timings.json"  # seconds per phase of `jaxrl train`, for scripts
 
 def _until_value(text: str) -> float | str | None:
     """--until RETURN: a number, none (no stopping rule, not even a preset's) or auto (the preset's)."""
-    if text.strip().lower() in ("none", "auto"):
-        return None if text.strip().lower() == "none" else "auto"
+    word = text.strip().lower()
+    if word == "none":
+        return None
+    if word == "auto":
+        return "auto"
     try:
         return float(text)
     except ValueError:

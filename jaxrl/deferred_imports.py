@@ -1,10 +1,11 @@
 """Defer the plotting libraries gymnax imports but training never uses.
 
 ``import gymnax`` imports ``matplotlib.pyplot`` and ``seaborn`` (for two envs' ``render`` methods),
-which pulls in pandas and scipy.stats: 1.7 of the 3.7 s ``import jaxrl`` took on this CPU. ``import
-jaxrl`` registers both as deferred modules first: each is loaded in full on its first attribute access, so a user's ``import seaborn as sns;
-sns.set_theme()`` works as before and only pays the import when it is used. A module already
-imported, or not installed, is left alone.
+which pulls in pandas and scipy.stats: ``import jaxrl.cli`` took 2.4 s on this CPU with them and
+1.2 s without. ``import jaxrl`` registers both as deferred modules first: each is loaded in full on
+its first attribute access, so a user's ``import seaborn as sns; sns.set_theme()`` works as before
+and only pays the import when it is used. A module already imported, or not installed, is left
+alone.
 """
 
 from __future__ import annotations

@@ -38,6 +38,11 @@ from jaxrl.train import Callback, Layout, TrainedRuns, TrainResult, layout, trai
 Settings = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 
+# The stopping rule's episodes per run by default: the final evaluation's default too, so one
+# compiled evaluation program serves both.
+UNTIL_EPISODES = 100
+
+
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
     """A run as the user gives it: ``algo`` (a name, or a made ``Agent``), ``env`` (an id or a gymnax
@@ -61,7 +66,7 @@ class RunSpec:
     preset: str | None = presets.AUTO  # "auto": the (algo, env) pair's tuned preset if any; None: library defaults
     until: float | str | None = presets.AUTO  # stop once every run's greedy return reaches this (checked after each
     # chunk); "auto": the preset's stopping rule if it has one; None: train every step
-    until_episodes: int = 100  # greedy episodes per run for that check (the final evaluation's default: one program)
+    until_episodes: int = UNTIL_EPISODES  # greedy episodes per run for that check
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,7 +333,7 @@ def train(
     on_divergence: Literal["stop", "continue"] | None = None,
     preset: str | None = presets.AUTO,
     until: float | str | None = presets.AUTO,
-    until_episodes: int = 100,
+    until_episodes: int = UNTIL_EPISODES,
 ) -> TrainResult:
     """Train ``seeds`` seeds (x each hyperparameter setting) for ``steps`` env steps per seed.
 
@@ -374,7 +379,7 @@ def _open_run_dir(out: Path, run: Run, resume: bool) -> tuple[run_dir.WriterLock
         return run_dir.create_run_dir(out, {**definition, "jaxrl_version": __version__}), None
     saved = run_dir.read_config(out)
     # runs from before presets and stopping rules had none
-    saved = {"preset": None, "until": None, "until_episodes": 100, **saved, "hparams": _saved_settings(saved, run.agent)}
+    saved = {"preset": None, "until": None, "until_episodes": UNTIL_EPISODES, **saved, "hparams": _saved_settings(saved, run.agent)}
     run_dir.check_same_run(out, saved, definition)
     lock = run_dir.WriterLock(out)
     try:

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from jaxrl.stats import format_table
+
 # (algo, env, env args, solved mark, "every" seed must reach it or the "mean" over seeds)
 ROWS = {
     "ppo/CartPole-v1": ("ppo", "CartPole-v1", [], 475.0, "every"),
@@ -77,10 +79,7 @@ def table(results: list[dict]) -> str:
         lines.append([r["row"], r["cache"], f"{r['wall']:.1f}", *(f"{t.get(k, 0.0):.1f}" for k in PHASES), f"{other:.1f}",
                       f"{r['steps_per_seed']:,}", f"{min(r['per_seed']):.3g}", f"{mean:.3g}",
                       ("yes" if r["solved"] else "NO") + f" ({r['rule']} >= {r['mark']:g})"])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+    return format_table(lines)
 
 
 def main() -> None:
