@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -121,7 +122,6 @@ def _output_dir(args: argparse.Namespace) -> tuple[Path, bool]:
 def process_age() -> float | None:
     """Seconds since this process started (Linux's /proc; None elsewhere): the import time a user
     waits before ``main`` runs."""
-    import os
 
     try:
         with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
@@ -135,7 +135,7 @@ def process_age() -> float | None:
 def cmd_train(args: argparse.Namespace) -> int:
     import time
 
-    from jaxrl import runs
+    from jaxrl import distributed, runs
     from jaxrl.io.files import atomic_write_json
 
     started = time.perf_counter()
@@ -155,7 +155,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"greedy evaluation, {args.eval_episodes} episodes per seed:")
     print(summary_table(evaluation, result.hparams, result.run_shape, [d.run for d in result.diverged]))
     timings = {"import": getattr(args, "import_seconds", None), "resolve": resolved, **result.timings}
-    atomic_write_json(out / TIMINGS_FILE, {k: v for k, v in timings.items() if v is not None})
+    if distributed.is_writer():
+        atomic_write_json(out / TIMINGS_FILE, {k: v for k, v in timings.items() if v is not None})
     print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if v is not None and v >= 0.05))
     print(f"\nrun directory: {out}")
     return 0
@@ -380,6 +381,32 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                              "checkpoint (train's default), or train the others on and mark it diverged (sweep's default)")
 
 
+def _add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
+    """One job over several processes or machines (JAX's multi-controller runtime): every process
+    runs the same command with its own --process-id."""
+    group = parser.add_argument_group("several processes or machines (jax.distributed)")
+    group.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's address and a free port ($JAXRL_COORDINATOR)")
+    group.add_argument("--num-processes", type=int, metavar="N", help="processes in the job ($JAXRL_NUM_PROCESSES)")
+    group.add_argument("--process-id", type=int, metavar="I", help="this process's number, 0 to N-1 ($JAXRL_PROCESS_ID)")
+    group.add_argument("--distributed", choices=("auto",), default=None,
+                       help="auto: let jax.distributed find the coordinator and ids itself (SLURM, ...; $JAXRL_DISTRIBUTED=auto)")
+
+
+def _join_job(args: argparse.Namespace) -> None:
+    """Join a multi-process job when the flags (or $JAXRL_COORDINATOR & co.) ask for one; before
+    anything touches a device. Processes other than 0 print nothing to stdout: process 0 reports."""
+    from jaxrl import distributed
+
+    if args.command not in ("train", "sweep"):
+        return
+    settings = distributed.settings_from(args.coordinator, args.num_processes, args.process_id, args.distributed == "auto")
+    if settings is None:
+        return
+    distributed.initialize(settings)
+    if not distributed.is_writer():
+        sys.stdout = open(os.devnull, "w")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxrl", description="JAX-accelerated, vectorised reinforcement learning.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -392,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "preset's rule if it has one; --until none trains every step")
     train.add_argument("--until-episodes", type=int, default=100, metavar="N",
                        help="greedy episodes per seed for the --until check (default 100, as the final evaluation)")
+    _add_distributed_arguments(train)
     train.set_defaults(func=cmd_train)
 
     sweep = sub.add_parser("sweep", help="train a grid or random hyperparameter settings x seeds in one program and rank them")
@@ -400,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--random", action="append", default=[], metavar="NAME=[log:]LOW:HIGH", help="a range to sample (log: log-uniform); repeatable")
     sweep.add_argument("--samples", type=int, default=16, help="random settings to draw (with --random; default 16)")
     sweep.add_argument("--top", type=int, default=None, help="print only the best N settings")
+    _add_distributed_arguments(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
     evaluate = sub.add_parser("eval", help="evaluate a run directory's final policies again")
@@ -437,11 +466,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from jaxrl.train import DivergenceError
-
     import_seconds = process_age()  # before anything else: the time `import jaxrl` took, and the interpreter's start
     args = build_parser().parse_args(argv)
     args.import_seconds = import_seconds if argv is None else None  # only a command line's own process
+    try:
+        _join_job(args)  # before the engine's import: gymnax's initialises JAX's backends
+    except ConfigError as error:
+        print(f"jaxrl: error: {error}", file=sys.stderr)
+        return 2
+    from jaxrl.train import DivergenceError
+
     try:
         check_environment()
         if args.command in ("train", "sweep", "eval", "render", "report"):

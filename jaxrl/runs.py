@@ -24,9 +24,10 @@ import jax
 import numpy as np
 
 from jaxrl import agents as agents_lib
-from jaxrl import presets
+from jaxrl import distributed, presets
 from jaxrl.core.agent import Agent
 from jaxrl.cpu_devices import check_environment
+from jaxrl.envs.wrappers import host_stepped
 from jaxrl.core.hparams import check_hparam_names, resolve_hparams
 from jaxrl.errors import ConfigError, check_choice, unknown_name_error, whole_number
 from jaxrl.evaluate import EvalResult, evaluate
@@ -209,6 +210,7 @@ def plan(spec: RunSpec, agent: Agent, settings: list[dict[str, float]], batched:
     until = check_until(spec.until)
     until_episodes = whole_number("until_episodes", spec.until_episodes, minimum=1)
     run_shape = (len(settings), seeds) if batched else (seeds,)
+    distributed.check_runs_split(math.prod(run_shape), host_stepped(agent.env))
     check_memory(agent, math.prod(run_shape))
     spec = dataclasses.replace(spec, seeds=seeds, steps=steps, num_chunks=num_chunks, log_interval=log_interval, seed=seed,
                                until=until, until_episodes=until_episodes)
@@ -420,7 +422,16 @@ def execute(run: Run, *, out: str | Path | None = None, resume: bool = False, ev
         result = train_run(run, progress=progress)
         return result, _timed_evaluation(result, eval_episodes, run.spec.seed), None
     path = Path(out)
-    lock, previous = _open_run_dir(path, run, resume)
+    if not distributed.is_writer():  # a multi-process run: process 0 writes, the others train their shards
+        previous = _follow_writer(path, resume)
+        result = train_run(run, progress=False, resume=previous)
+        return result, _timed_evaluation(result, eval_episodes, run.spec.seed), path
+    try:
+        lock, previous = _open_run_dir(path, run, resume)
+    except BaseException:
+        distributed.agree(False)  # the other processes stop too, rather than wait for this one
+        raise
+    distributed.agree(True)
     with lock:
         result = train_run(run, progress=progress, callbacks=_file_writers(path, run, previous, tensorboard), resume=previous)
         write_start = time.perf_counter()
@@ -435,6 +446,20 @@ def execute(run: Run, *, out: str | Path | None = None, resume: bool = False, ev
             plot_curves(path)
         result.timings["write"] += time.perf_counter() - write_start
     return result, evaluation, path
+
+
+def _follow_writer(path: Path, resume: bool) -> checkpoint.Checkpoint | None:
+    """A process other than 0 of a multi-process run: wait for process 0 to open the run directory
+    (and stop if it could not), then read the checkpoint a resumed run continues from."""
+    if not distributed.agree(False):
+        raise ConfigError(f"process 0 could not open the run directory {path} (its error says why); this process stops too")
+    if not resume:
+        return None
+    previous = checkpoint.load(path)
+    if previous is None:  # process 0 found one: the directory is not shared between the machines
+        raise ConfigError(f"process {jax.process_index()} finds no checkpoint in {path}: a multi-process run resumes "
+                          "from a directory every process can read (a shared filesystem)")
+    return previous
 
 
 def _timed_evaluation(result: TrainResult, episodes: int, seed: int) -> EvalResult:

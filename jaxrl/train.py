@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from gymnax.environments import spaces
 
-from jaxrl import compilation
+from jaxrl import compilation, distributed
 from jaxrl.compilation import cpu_compiler_options
 from jaxrl.core.agent import Agent, carried_act, describe_space
 from jaxrl.core.hparams import stack_hparams
@@ -198,12 +198,18 @@ def _shard_runs(tree: Any, num_runs: int, one_device: bool = False) -> Any:
     if len(devices) < 2:
         return tree
     sharding = jax.sharding.NamedSharding(_runs_mesh(devices), jax.sharding.PartitionSpec("runs"))
+    if distributed.multi_process():
+        return distributed.place(tree, sharding)
     return jax.device_put(jax.device_get(tree), sharding)
 
 
 def run_devices(num_runs: int, one_device: bool = False) -> list[Any]:
     """The devices the run axis is split over: as many as divide ``num_runs`` evenly (one for
-    ``one_device``: envs stepped on the host, whose callbacks run one batch at a time)."""
+    ``one_device``: envs stepped on the host, whose callbacks run one batch at a time). In a
+    multi-process run, the same number of every process's devices (``jaxrl.distributed``)."""
+    if distributed.multi_process():
+        share = num_runs // jax.process_count()
+        return distributed.local_runs_devices(num_runs, _largest_divisor_at_most(share, jax.local_device_count()))
     return jax.devices()[: 1 if one_device else _largest_divisor_at_most(num_runs, len(jax.devices()))]
 
 
@@ -442,14 +448,16 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
     chunks, steps_per_log, total_steps = plan.chunks, plan.steps_per_log, plan.total_steps
 
     num_runs = len(settings) * seeds
+    distributed.check_runs_split(num_runs, host_stepped(agent.env))
     state = _initial_states(agent, seed, seeds, settings, total_steps)
     first_chunk, history = 0, []
     if resume is not None:
         _check_resume_layout(resume, chunks, logs_per_chunk)
         state, first_chunk = resume.restore(state), resume.chunks_done
         history.append(dict(resume.metrics))
+    restored = seen = state
     state = _shard_runs(state, num_runs, host_stepped(agent.env))
-    stopped = 0 < first_chunk < chunks and stop is not None and stop(first_chunk - 1, state)
+    stopped = 0 < first_chunk < chunks and stop is not None and stop(first_chunk - 1, restored)
 
     compiled, compile_seconds, compile_start = None, 0.0, time.perf_counter()
     if not stopped:  # a resumed run the rule had already stopped has nothing left to train
@@ -461,7 +469,9 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
 
     has_success = success_fn(agent.env) is not None
     # The bar counts env steps over all runs; its rate is the throughput a user cares about.
-    bar = _Progress(total_steps * num_runs, progress, f"{agent.name} x{num_runs} runs")
+    used = len(run_devices(num_runs, host_stepped(agent.env)))
+    where = f" on {used} of {jax.device_count()} devices" if jax.device_count() > 1 else ""
+    bar = _Progress(total_steps * num_runs, progress, f"{agent.name} x{num_runs} runs{where}")
     if first_chunk:
         done = first_chunk * logs_per_chunk * steps_per_log
         bar.update(done * num_runs, done, total_steps, {"resumed at steps/seed": f"{done:,}"})
@@ -472,7 +482,9 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
         for chunk in range(first_chunk, chunks if not stopped else first_chunk):
             start = time.perf_counter()
             state, (raw, finite) = compiled(state)
-            raw, finite = jax.device_get((raw, finite))
+            raw, finite = distributed.gather((raw, finite))
+            # every process sees every run's state (a multi-process run gathers it to each host)
+            seen = distributed.gather(state) if distributed.multi_process() else state
             elapsed = time.perf_counter() - start
             train_seconds += elapsed
             first_log = chunk * logs_per_chunk
@@ -485,7 +497,7 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
             history.append(metrics)
             env_steps = (np.arange(first_log, first_log + logs_per_chunk) + 1) * steps_per_log
             rate = num_runs * logs_per_chunk * steps_per_log / max(elapsed, 1e-9)
-            report = ChunkReport(chunk, chunks, env_steps, metrics, state, rate)
+            report = ChunkReport(chunk, chunks, env_steps, metrics, seen, rate)
             write_start = time.perf_counter()
             for callback in callbacks:
                 callback(report)
@@ -501,7 +513,7 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
             bar.update(num_runs * logs_per_chunk * steps_per_log, int(env_steps[-1]), total_steps, fields)
             if stop is not None and chunk < chunks - 1:
                 check_start = time.perf_counter()
-                stopped = stop(chunk, state)
+                stopped = stop(chunk, seen)
                 stop_seconds += time.perf_counter() - check_start
                 if stopped:
                     break
@@ -510,7 +522,8 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
 
     logs_done = sum(h["episodes"].shape[1] for h in history)
     curves = {k: np.concatenate([h[k] for h in history], axis=1).reshape(run_shape + (logs_done,)) for k in history[0]}
-    final_state = jax.tree.map(lambda x: x.reshape(run_shape + x.shape[1:]), state)
+    final = seen if distributed.multi_process() else state
+    final_state = jax.tree.map(lambda x: x.reshape(run_shape + x.shape[1:]), final)
     return TrainResult(
         agent=agent,
         hparams=settings,
