@@ -208,8 +208,7 @@ def run_devices(num_runs: int, one_device: bool = False) -> list[Any]:
     ``one_device``: envs stepped on the host, whose callbacks run one batch at a time). In a
     multi-process run, the same number of every process's devices (``jaxrl.distributed``)."""
     if distributed.multi_process():
-        share = num_runs // jax.process_count()
-        return distributed.local_runs_devices(num_runs, _largest_divisor_at_most(share, jax.local_device_count()))
+        return distributed.runs_devices(num_runs)
     return jax.devices()[: 1 if one_device else _largest_divisor_at_most(num_runs, len(jax.devices()))]
 
 

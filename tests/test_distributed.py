@@ -69,8 +69,8 @@ def _same_run(a: Path, b: Path) -> None:
 
 @pytest.mark.parametrize("algo", ["q_learning", "ppo"])
 def test_two_processes_train_what_one_process_with_as_many_devices_trains(tmp_path, algo):
-    if algo == "q_learning":
-        args = [*LAKE, "--steps", "20000"]
+    if algo == "q_learning":  # 6 runs: 3 devices in both layouts (2 of process 0's, 1 of process 1's)
+        args = [*LAKE[:4], "--seeds", "6", *LAKE[6:], "--steps", "20000"]
     else:
         args = ["train", "ppo", "--env", "CartPole-v1", "--seeds", "8", "--steps", "16384", "--until", "none", "--quiet",
                 "--eval-episodes", "5", "--chunks", "4"]
@@ -140,10 +140,10 @@ def test_bad_job_flags_fail_before_anything_starts(capsys):
 
 
 def test_runs_that_do_not_split_over_the_processes_are_refused_in_every_process(tmp_path):
-    job = _start_job([*LAKE[:4], "--seeds", "3", "--steps", "2000", "--out", str(tmp_path / "run")], tmp_path, "odd")
+    job = _start_job([*LAKE[:4], "--seeds", "5", "--steps", "2000", "--out", str(tmp_path / "run")], tmp_path, "odd")
     for p in job:
         p.wait(timeout=120)
     assert [p.returncode for p in job] == [2, 2]
-    assert all("3 runs (seeds x settings) do not split evenly over 2 processes" in (tmp_path / f"odd.{i}.log").read_text()
+    assert all("5 runs (seeds x settings) cannot be spread over 2 processes" in (tmp_path / f"odd.{i}.log").read_text()
                for i in range(2))
     assert not (tmp_path / "run").exists()
