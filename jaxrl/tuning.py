@@ -84,6 +84,7 @@ def optimize(
 # -- shared studies: `jaxrl tune` workers on one Optuna storage ------------------------------------
 
 JOURNAL_PREFIX = "journal:"
+SCHEMA_ATTEMPTS = 5  # tries to open an RDB storage whose schema another worker is creating
 
 
 def open_storage(url: str, heartbeat: float = 10.0) -> Any:
@@ -106,12 +107,18 @@ def open_storage(url: str, heartbeat: float = 10.0) -> Any:
     retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) or optuna.storages.RetryFailedTrialCallback
     argument = ("heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in
                 inspect.signature(optuna.storages.RDBStorage).parameters else "failed_trial_callback")
-    try:
-        with _quiet_optuna():
-            return optuna.storages.RDBStorage(url, heartbeat_interval=interval, grace_period=3 * interval,
-                                              **{argument: retry(max_retry=3)})
-    except Exception as error:  # a missing driver, an unreachable server, a bad URL
-        raise ConfigError(f"cannot open the Optuna storage {url}: {error}") from None
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            with _quiet_optuna():
+                return optuna.storages.RDBStorage(url, heartbeat_interval=interval, grace_period=3 * interval,
+                                                  **{argument: retry(max_retry=3)})
+        except Exception as error:  # a missing driver, an unreachable server, a bad URL
+            # Workers started together race to create the schema; the loser sees "already exists".
+            if "already exists" in str(error) or "duplicate key" in str(error):
+                if attempt + 1 < SCHEMA_ATTEMPTS:
+                    time.sleep(0.2 * (attempt + 1))
+                    continue
+            raise ConfigError(f"cannot open the Optuna storage {url}: {str(error).splitlines()[0]}") from None
 
 
 @contextlib.contextmanager
@@ -145,11 +152,12 @@ def _claim(study: Any, trials: int, batch_size: int) -> list[Any]:
     running or waiting). Trial numbers are handed out by the storage, so two workers asking at once
     agree which trial is one too many: that one is failed at once (user attribute ``surplus``)."""
     import optuna
+    from optuna.trial import TrialState
 
     batch: list[Any] = []
-    if sum(map(_live, study.get_trials(deepcopy=False))) >= trials:
-        return batch  # nothing left to ask (a retry of a stale trial is asked when it appears)
-    for _ in range(batch_size):
+    # Waiting trials (retries of a stale one) are not subtracted: study.ask() hands them out first.
+    missing = trials - sum(t.state in (TrialState.COMPLETE, TrialState.RUNNING) for t in study.get_trials(deepcopy=False))
+    for _ in range(min(batch_size, missing)):
         with _quiet_optuna():
             trial = study.ask()
         before = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number and _live(t)]
