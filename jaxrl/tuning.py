@@ -93,6 +93,7 @@ def open_storage(url: str, heartbeat: float = 10.0) -> Any:
     intervals is failed and retried once more by the other workers), or ``journal:FILE`` (Optuna's
     journal file, one machine; it has no heartbeat, so a killed worker's trials are not retried)."""
     import optuna
+    import sqlalchemy.exc
 
     if url.startswith(JOURNAL_PREFIX):
         path = url[len(JOURNAL_PREFIX):]
@@ -113,8 +114,9 @@ def open_storage(url: str, heartbeat: float = 10.0) -> Any:
                 return optuna.storages.RDBStorage(url, heartbeat_interval=interval, grace_period=3 * interval,
                                                   **{argument: retry(max_retry=3)})
         except Exception as error:  # a missing driver, an unreachable server, a bad URL
-            # Workers started together race to create the schema; the loser sees "already exists".
-            if "already exists" in str(error) or "duplicate key" in str(error):
+            # Workers started together race to create the schema: the loser sees a table or type that
+            # "already exists", or a unique key taken (SQLite's alembic_version row, PostgreSQL's pg_type).
+            if isinstance(error, sqlalchemy.exc.IntegrityError) or "already exists" in str(error):
                 if attempt + 1 < SCHEMA_ATTEMPTS:
                     time.sleep(0.2 * (attempt + 1))
                     continue
