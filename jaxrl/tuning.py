@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import inspect
 import json
 import time
@@ -103,6 +104,10 @@ def open_storage(url: str, heartbeat: float = 10.0) -> Any:
     if "://" not in url:
         raise ConfigError(f"--storage {url!r} is not a storage URL: give sqlite:///FILE.db, postgresql://USER@HOST/DB "
                           "or journal:FILE")
+    engine_url = url
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is not None:
+        # The postgres extra installs psycopg2; SQLAlchemy 2.1 made psycopg (3) the default driver.
+        engine_url = "postgresql+psycopg2://" + url[len("postgresql://"):]
     interval = max(1, int(round(heartbeat)))
     # Optuna 4.9 renamed the retry callback and its argument; older releases have only the old names.
     retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) or optuna.storages.RetryFailedTrialCallback
@@ -111,7 +116,7 @@ def open_storage(url: str, heartbeat: float = 10.0) -> Any:
     for attempt in range(SCHEMA_ATTEMPTS):
         try:
             with _quiet_optuna():
-                return optuna.storages.RDBStorage(url, heartbeat_interval=interval, grace_period=3 * interval,
+                return optuna.storages.RDBStorage(engine_url, heartbeat_interval=interval, grace_period=3 * interval,
                                                   **{argument: retry(max_retry=3)})
         except Exception as error:  # a missing driver, an unreachable server, a bad URL
             # Workers started together race to create the schema: the loser sees a table or type that
