@@ -1,10 +1,16 @@
 """`jaxrl tune`: workers sharing one Optuna study through its storage (SQLite, Optuna's journal
-file) finish exactly the trials asked, and a worker killed mid-batch has its trials retried."""
+file, a real PostgreSQL server the tests start themselves) finish exactly the trials asked, and a
+worker killed mid-batch has its trials retried."""
 
+import glob
+import itertools
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -34,15 +40,121 @@ def _worker(*args, code=None):
     return subprocess.Popen(command, env=_environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+# -- a throwaway PostgreSQL server --------------------------------------------------------------------
+
+def _unavailable(reason):
+    """Skip, unless JAXRL_REQUIRE_POSTGRES=1 (CI sets it, so that it cannot skip PostgreSQL silently)."""
+    if os.environ.get("JAXRL_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"JAXRL_REQUIRE_POSTGRES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _postgres_bin():
+    """The folder holding initdb and pg_ctl: from PATH, else Debian's /usr/lib/postgresql/VERSION/bin (newest)."""
+    found = shutil.which("initdb")
+    if found:
+        return os.path.dirname(os.path.realpath(found))
+    folders = glob.glob("/usr/lib/postgresql/*/bin")
+    folders.sort(key=lambda f: [int(p) if p.isdigit() else 0 for p in f.split("/")[-2].split(".")])
+    return next((f for f in reversed(folders) if os.path.exists(os.path.join(f, "initdb"))), None)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_server():
+    """A PostgreSQL server in a temporary folder for this module's tests: (port, psycopg2 module).
+    initdb refuses to run as root, so as root the server runs as Debian's `postgres` user."""
+    try:
+        import psycopg2
+    except ImportError:
+        _unavailable("psycopg2 is not installed (pip install psycopg2-binary)")
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        _unavailable("no PostgreSQL server binaries (initdb) on PATH or under /usr/lib/postgresql/*/bin")
+    as_user = []
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            _unavailable("running as root, and there is no runuser to start PostgreSQL as another user")
+        try:
+            import pwd
+
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            _unavailable("running as root, and there is no `postgres` user to run PostgreSQL as")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    root = tempfile.mkdtemp(prefix="jaxrl-postgres-", dir="/tmp" if as_user else None)
+    os.chmod(root, 0o755)  # the postgres user must reach its data folder
+    data = os.path.join(root, "data")
+    os.mkdir(data, 0o700)
+    if as_user:
+        os.chown(data, owner.pw_uid, owner.pw_gid)
+
+    def pg(tool, *args):
+        return subprocess.run([*as_user, os.path.join(bin_dir, tool), *args], cwd=root, check=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+
+    log = os.path.join(data, "server.log")
+    try:
+        pg("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
+        for attempt in range(3):  # another process may take the free port before the server does
+            port = _free_port()
+            try:  # -F: no fsync (a throwaway server); -k: its socket in its own folder, not Debian's
+                pg("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", log,
+                   "-o", f"-h 127.0.0.1 -p {port} -k {data} -F")
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+    except subprocess.CalledProcessError as error:
+        server_log = open(log).read()[-2000:] if os.path.exists(log) else ""
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"{' '.join(error.cmd)} failed:\n{error.stdout}\n{server_log}")
+    try:
+        yield port, psycopg2
+    finally:
+        try:
+            pg("pg_ctl", "stop", "-D", data, "-m", "immediate")
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A fresh database on the module's PostgreSQL server, as a storage URL."""
+    port, psycopg2 = postgres_server
+    name = f"tune{next(_databases)}"
+    connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+    connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    connection.close()
+    return f"postgresql://postgres@127.0.0.1:{port}/{name}"
+
+
+@pytest.fixture
+def storage(request, tmp_path):
+    kind = request.param
+    if kind == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'tune.db'}" if kind == "sqlite" else f"journal:{tmp_path / 'tune.log'}"
+
+
 def _trials(storage):
     from jaxrl.tuning import open_storage
 
     return optuna.load_study(study_name="lake", storage=open_storage(storage)).get_trials()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_two_workers_at_once_finish_exactly_the_trials_asked(tmp_path, kind):
-    storage = f"sqlite:///{tmp_path / 'tune.db'}" if kind == "sqlite" else f"journal:{tmp_path / 'tune.log'}"
+@pytest.mark.parametrize("storage", ["sqlite", "journal", "postgresql"], indirect=True)
+def test_two_workers_at_once_finish_exactly_the_trials_asked(storage):
     workers = [_worker(*TUNE, "--trials", "5", "--storage", storage) for _ in range(2)]
     outputs = [w.communicate(timeout=600) for w in workers]
     assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outputs]
@@ -54,8 +166,8 @@ def test_two_workers_at_once_finish_exactly_the_trials_asked(tmp_path, kind):
     assert "5 complete trials" in outputs[0][0] and "best: jaxrl train q_learning --env FrozenLake-v1" in outputs[0][0]
 
 
-def test_a_killed_workers_trials_are_retried_by_the_others(tmp_path):
-    storage = f"sqlite:///{tmp_path / 'tune.db'}"
+@pytest.mark.parametrize("storage", ["sqlite", "postgresql"], indirect=True)  # the journal file has no heartbeat
+def test_a_killed_workers_trials_are_retried_by_the_others(storage):
     args = [*TUNE, "--trials", "4", "--storage", storage, "--heartbeat", "1"]
     killed = _worker(*args, code=KILLED_WORKER)
     killed.communicate(timeout=300)
