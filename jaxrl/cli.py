@@ -234,6 +234,33 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from jaxrl import tuning
+    from jaxrl.runs import RunSpec, route_names
+
+    study = args.study or (f"{args.algo}-{args.env}" if args.algo and args.env else None)
+    if not study:
+        raise ConfigError("name the study: jaxrl tune --study NAME --storage URL --show (or give ALGO --env ENV)")
+    if args.show:
+        print(tuning.show(study, args.storage, args.top))
+        return 0
+    if not (args.algo and args.env):
+        raise ConfigError("jaxrl tune ALGO --env ENV --random NAME=[log:]LOW:HIGH ... --trials N --storage URL: "
+                          "give the algorithm and the env (or --show to print a study's ranking)")
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds {args.seeds} must be >= 1")
+    config, hparams = route_names(args.algo, _parse_assignments(args.set, "--set"), "--set")
+    env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
+    ranges = _parse_ranges(args.random)
+    spec = RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config=config, hparams=hparams, seeds=args.seeds,
+                   steps=args.steps, seed=args.seed, preset=None if args.no_preset else args.preset, until=None)
+    done = tuning.work(spec, ranges, study_name=study, storage=args.storage, trials=args.trials,
+                       trials_per_batch=args.trials_per_batch, eval_episodes=args.eval_episodes, heartbeat=args.heartbeat,
+                       progress=not args.quiet)
+    print(tuning.show(done.study_name, args.storage, args.top))
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from jaxrl.runs import load
 
@@ -431,6 +458,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_distributed_arguments(sweep)
     sweep.set_defaults(func=cmd_sweep)
 
+    tune = sub.add_parser("tune", help="an Optuna study shared by any number of workers, each training batches of trials "
+                                       "x seeds in one program")
+    tune.add_argument("algo", nargs="?", help="algorithm (see `jaxrl algos`); not needed with --show")
+    tune.add_argument("--env", help="environment id (see `jaxrl envs`)")
+    tune.add_argument("--random", action="append", default=[], metavar="NAME=[log:]LOW:HIGH",
+                      help="a hyperparameter's range to search (log: log-uniform); repeatable")
+    tune.add_argument("--trials", type=int, default=32, help="complete trials the study should hold, over all workers (default 32)")
+    tune.add_argument("--trials-per-batch", type=int, default=8, help="trials a worker trains together in one program (default 8)")
+    tune.add_argument("--seeds", type=int, default=8, help="seeds per trial (default 8)")
+    tune.add_argument("--steps", type=int, default=None, help="env steps per seed (default: the preset's budget, else 100000)")
+    tune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a fixed config option or hyperparameter")
+    tune.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE", help="an env keyword argument")
+    tune.add_argument("--preset", default="auto", metavar="ALGO/ENV", help="tuned settings to start from (default: the pair's own)")
+    tune.add_argument("--no-preset", action="store_true", help="the library defaults, not the pair's tuned preset")
+    tune.add_argument("--seed", type=int, default=0, help="base random seed of the trials' runs (default 0)")
+    tune.add_argument("--storage", required=True, metavar="URL",
+                      help="sqlite:///FILE.db, postgresql://USER@HOST/DB (across machines) or journal:FILE (one machine)")
+    tune.add_argument("--study", help="study name (default ALGO-ENV)")
+    tune.add_argument("--eval-episodes", type=int, default=20, help="greedy episodes per seed that score a trial (default 20)")
+    tune.add_argument("--heartbeat", type=float, default=10.0,
+                      help="seconds between a worker's heartbeats (RDB storages): a trial silent for three is retried")
+    tune.add_argument("--show", action="store_true", help="print the study's ranking and best setting, train nothing")
+    tune.add_argument("--top", type=int, default=None, help="print only the best N trials")
+    tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    tune.set_defaults(func=cmd_tune)
+
     evaluate = sub.add_parser("eval", help="evaluate a run directory's final policies again")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--episodes", type=int, default=100)
@@ -478,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         check_environment()
-        if args.command in ("train", "sweep", "eval", "render", "report"):
+        if args.command in ("train", "sweep", "tune", "eval", "render", "report"):
             from jaxrl.compilation import enable_compilation_cache
 
             enable_compilation_cache()  # a repeated command skips most of its compile time
