@@ -70,16 +70,26 @@ def optimize(
     done = 0
     while done < trials:
         batch = [study.ask() for _ in range(min(trials_per_batch, trials - done))]
-        settings = resolve_settings(agent, [{**dict(hparams or {}), **_suggest(t, ranges)} for t in batch])
-        _, evaluation, _ = execute(plan(spec, agent, settings, batched=True), eval_episodes=eval_episodes, progress=progress)
-        returns = evaluation.returns.mean(-1)  # [trials, seeds]
-        mean, half = mean_ci(returns, axis=-1)
-        for i, trial in enumerate(batch):
-            trial.set_user_attr("per_seed_return", returns[i].tolist())
-            trial.set_user_attr("ci95", float(np.nan_to_num(half[i])))
-            study.tell(trial, float(mean[i]))
+        _tell(study, batch, _train_batch(spec, agent, ranges, batch, eval_episodes, progress))
         done += len(batch)
     return study
+
+
+def _train_batch(spec: RunSpec, agent: Any, ranges: Mapping[str, Distribution], batch: list[Any], eval_episodes: int,
+                 progress: bool) -> np.ndarray:
+    """Train the batch's trials x ``spec.seeds`` seeds in one program: each run's mean greedy return, [trials, seeds]."""
+    settings = resolve_settings(agent, [{**dict(spec.hparams or {}), **_suggest(t, ranges)} for t in batch])
+    _, evaluation, _ = execute(plan(spec, agent, settings, batched=True), eval_episodes=eval_episodes, progress=progress)
+    return evaluation.returns.mean(-1)
+
+
+def _tell(study: Any, batch: list[Any], returns: np.ndarray) -> None:
+    """Tell each trial its mean over seeds; its per-seed returns and 95% CI go in its user attributes."""
+    mean, half = mean_ci(returns, axis=-1)
+    for i, trial in enumerate(batch):
+        trial.set_user_attr("per_seed_return", returns[i].tolist())
+        trial.set_user_attr("ci95", float(np.nan_to_num(half[i])))
+        study.tell(trial, float(mean[i]))
 
 
 # -- shared studies: `jaxrl tune` workers on one Optuna storage ------------------------------------
@@ -247,14 +257,8 @@ def work(spec: RunSpec, ranges: Mapping[str, Distribution], *, study_name: str, 
             time.sleep(poll)  # others are training; a stale trial of theirs comes back as a retry
             continue
         with _Heartbeat(study, batch):
-            settings = resolve_settings(agent, [{**dict(spec.hparams or {}), **_suggest(t, ranges)} for t in batch])
-            _, evaluation, _ = execute(plan(spec, agent, settings, batched=True), eval_episodes=eval_episodes, progress=progress)
-        returns = evaluation.returns.mean(-1)  # [trials, seeds]
-        mean, half = mean_ci(returns, axis=-1)
-        for i, trial in enumerate(batch):
-            trial.set_user_attr("per_seed_return", returns[i].tolist())
-            trial.set_user_attr("ci95", float(np.nan_to_num(half[i])))
-            study.tell(trial, float(mean[i]))
+            returns = _train_batch(spec, agent, ranges, batch, eval_episodes, progress)
+        _tell(study, batch, returns)
 
 
 def show(study_name: str, storage: str, top: int | None = None) -> str:

@@ -98,17 +98,19 @@ def test_a_killed_two_process_job_resumes_to_the_uninterrupted_result(tmp_path):
     _same_run(tmp_path / "run", tmp_path / "whole")
 
 
-def test_losing_a_process_stops_the_other_with_an_error(tmp_path):
+@pytest.mark.parametrize("killed", [1, 0])  # a worker, and process 0 (the coordinator, the writer)
+def test_losing_a_process_stops_the_other_with_an_error(tmp_path, killed):
     job = _start_job([*LONG_LAKE, "--out", str(tmp_path / "run")], tmp_path, "job")
     deadline = time.monotonic() + 240
     while not (tmp_path / "run" / "checkpoint.msgpack").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    job[1].send_signal(signal.SIGKILL)
+    job[killed].send_signal(signal.SIGKILL)
     killed_at = time.monotonic()
-    job[0].wait(timeout=distributed.HEARTBEAT_TIMEOUT_S + 60)
+    survivor = job[1 - killed]
+    survivor.wait(timeout=distributed.HEARTBEAT_TIMEOUT_S + 60)
     waited = time.monotonic() - killed_at
-    log = (tmp_path / "job.0.log").read_text()
-    assert job[0].returncode != 0 and waited < distributed.HEARTBEAT_TIMEOUT_S + 30, (job[0].returncode, waited)
+    log = (tmp_path / f"job.{1 - killed}.log").read_text()
+    assert survivor.returncode != 0 and waited < distributed.HEARTBEAT_TIMEOUT_S + 30, (survivor.returncode, waited)
     assert "another task died" in log, log[-3000:]
     assert not (tmp_path / "run" / "params.msgpack").exists()  # stopped, not finished
 
