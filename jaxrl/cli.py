@@ -330,8 +330,20 @@ def cmd_envs(args: argparse.Namespace) -> int:
         except Exception as error:  # an env that cannot be built here still gets listed
             rows.append([env_id, f"unavailable: {type(error).__name__}", "", ""])
     print(format_table(rows))
+    _print_xminigrid_ids()
     _print_gymnasium_ids(args.gymnasium)
     return 0
+
+
+def _print_xminigrid_ids() -> None:
+    """XLand-MiniGrid's offline ids (JAX-native), or the extra that brings them."""
+    from jaxrl.envs import xland_minigrid
+
+    ids = xland_minigrid.available_ids()
+    if ids:
+        print(f"\nXLand-MiniGrid ({len(ids)} ids, JAX-native): " + ", ".join(ids))
+    else:
+        print(f"\nXLand-MiniGrid's grid worlds, as xminigrid/MiniGrid-*, once installed: {xland_minigrid.INSTALL}")
 
 
 def _print_gymnasium_ids(every: bool) -> None:
