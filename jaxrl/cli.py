@@ -83,10 +83,9 @@ def summary_table(evaluation: Any, hparams: list[dict[str, float]], run_shape: t
 def _spec_from_args(args: argparse.Namespace) -> Any:
     """The ``RunSpec`` of the shared train/sweep arguments (checked, nothing written); each --set
     KEY=VALUE goes to the static config or the hyperparameters by name."""
-    from jaxrl.runs import UNTIL_EPISODES, RunSpec, route_names
+    from jaxrl.runs import UNTIL_EPISODES, RunSpec
 
-    config, hparams = route_names(args.algo, _parse_assignments(args.set, "--set"), "--set")
-    env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
+    config, hparams, env_kwargs = _assignments_from_args(args)
     for flag, value in (("--seeds", args.seeds), ("--chunks", args.chunks), ("--eval-episodes", args.eval_episodes),
                         ("--log-interval", 1 if args.log_interval is None else args.log_interval)):
         if value < 1:
@@ -96,6 +95,15 @@ def _spec_from_args(args: argparse.Namespace) -> Any:
                    on_divergence=args.on_divergence, preset=None if args.no_preset else args.preset,
                    until=getattr(args, "until", None),  # sweep has no --until: settings are compared at one budget
                    until_episodes=getattr(args, "until_episodes", UNTIL_EPISODES))
+
+
+def _assignments_from_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(config, hyperparameters, env kwargs) from --set KEY=VALUE (routed by name) and --env-arg KEY=VALUE."""
+    from jaxrl.runs import route_names
+
+    config, hparams = route_names(args.algo, _parse_assignments(args.set, "--set"), "--set")
+    env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
+    return config, hparams, env_kwargs
 
 
 def _print_run_notes(run: Any, result: Any) -> None:
@@ -236,7 +244,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from jaxrl import tuning
-    from jaxrl.runs import RunSpec, route_names
+    from jaxrl.runs import RunSpec
 
     study = args.study or (f"{args.algo}-{args.env}" if args.algo and args.env else None)
     if not study:
@@ -249,8 +257,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
                           "give the algorithm and the env (or --show to print a study's ranking)")
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds} must be >= 1")
-    config, hparams = route_names(args.algo, _parse_assignments(args.set, "--set"), "--set")
-    env_kwargs = {k: _literal(v) for k, v in _parse_assignments(args.env_arg, "--env-arg").items()}
+    config, hparams, env_kwargs = _assignments_from_args(args)
     ranges = _parse_ranges(args.random)
     spec = RunSpec(algo=args.algo, env=args.env, env_kwargs=env_kwargs, config=config, hparams=hparams, seeds=args.seeds,
                    steps=args.steps, seed=args.seed, preset=None if args.no_preset else args.preset, until=None)

@@ -95,27 +95,25 @@ def is_writer() -> bool:
     return jax.process_index() == 0
 
 
-def runs_devices(num_runs: int) -> list[Any]:
-    """The devices a multi-process run shards ``num_runs`` over: as many as divide it (at most
-    every device), spread as evenly as they go over the processes, process by process (6 runs on
-    two processes of 2 devices: 3 devices, 2 of process 0's and 1 of process 1's)."""
-    processes, total = jax.process_count(), jax.device_count()
-    count = max(d for d in range(1, min(num_runs, total) + 1) if num_runs % d == 0)
+def runs_devices(count: int) -> list[Any]:
+    """``count`` devices (those of the runs' mesh) spread as evenly as they go over the processes,
+    process by process (3 devices over two processes of 2: two of process 0's, one of process 1's)."""
+    processes = jax.process_count()
     share = [count // processes + (p < count % processes) for p in range(processes)]
     return [d for p in range(processes) for d in jax.local_devices(process_index=p)[:share[p]]]
 
 
-def check_runs_split(num_runs: int, host_stepped: bool = False) -> None:
-    """Refuse what a multi-process run cannot shard: fewer runs per device count that divides them
-    than processes (every process must hold runs), and envs stepped on the host (their callbacks
-    run in one process)."""
+def check_runs_split(num_runs: int, count: int, host_stepped: bool = False) -> None:
+    """Refuse what a multi-process run cannot shard: ``num_runs`` runs whose mesh of ``count``
+    devices (as many as divide them) has fewer devices than there are processes (some process
+    would hold no run), and envs stepped on the host (their callbacks run in one process)."""
     processes, total = jax.process_count(), jax.device_count()
     if processes == 1:
         return
     if host_stepped:
         raise ConfigError("envs stepped on the host (the Gymnasium bridge) train in one process: drop --coordinator "
                           "(run independent jobs per machine instead), or use a JAX-native env")
-    if max(d for d in range(1, min(num_runs, total) + 1) if num_runs % d == 0) < processes:
+    if count < processes:
         raise ConfigError(f"{num_runs} runs (seeds x settings) cannot be spread over {processes} processes: no number of "
                           f"devices from {processes} to {total} divides them, so some process would hold no run; give "
                           f"a multiple of {processes} seeds")

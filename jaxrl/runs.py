@@ -34,7 +34,7 @@ from jaxrl.evaluate import EvalResult, evaluate
 from jaxrl.io import checkpoint, render, report, run_dir
 from jaxrl.io import tensorboard as tb
 from jaxrl.io.files import atomic_write_bytes, to_jsonable
-from jaxrl.train import Callback, Layout, TrainedRuns, TrainResult, layout, train_runs
+from jaxrl.train import Callback, Layout, TrainedRuns, TrainResult, layout, runs_device_count, train_runs
 
 Settings = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
@@ -210,8 +210,9 @@ def plan(spec: RunSpec, agent: Agent, settings: list[dict[str, float]], batched:
     until = check_until(spec.until)
     until_episodes = whole_number("until_episodes", spec.until_episodes, minimum=1)
     run_shape = (len(settings), seeds) if batched else (seeds,)
-    distributed.check_runs_split(math.prod(run_shape), host_stepped(agent.env))
-    check_memory(agent, math.prod(run_shape))
+    num_runs = math.prod(run_shape)
+    distributed.check_runs_split(num_runs, runs_device_count(num_runs), host_stepped(agent.env))
+    check_memory(agent, num_runs)
     spec = dataclasses.replace(spec, seeds=seeds, steps=steps, num_chunks=num_chunks, log_interval=log_interval, seed=seed,
                                until=until, until_episodes=until_episodes)
     return Run(spec, agent, settings, run_shape, layout(steps, agent.steps_per_update, log_interval, num_chunks))

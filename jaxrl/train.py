@@ -208,8 +208,13 @@ def run_devices(num_runs: int, one_device: bool = False) -> list[Any]:
     ``one_device``: envs stepped on the host, whose callbacks run one batch at a time). In a
     multi-process run, the same number of every process's devices (``jaxrl.distributed``)."""
     if distributed.multi_process():
-        return distributed.runs_devices(num_runs)
-    return jax.devices()[: 1 if one_device else _largest_divisor_at_most(num_runs, len(jax.devices()))]
+        return distributed.runs_devices(runs_device_count(num_runs))
+    return jax.devices()[: 1 if one_device else runs_device_count(num_runs)]
+
+
+def runs_device_count(num_runs: int) -> int:
+    """How many devices the run axis is split over: as many as divide ``num_runs`` evenly."""
+    return _largest_divisor_at_most(num_runs, jax.device_count())
 
 
 def _runs_mesh(devices: list[Any]) -> jax.sharding.Mesh:
@@ -447,7 +452,6 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
     chunks, steps_per_log, total_steps = plan.chunks, plan.steps_per_log, plan.total_steps
 
     num_runs = len(settings) * seeds
-    distributed.check_runs_split(num_runs, host_stepped(agent.env))
     state = _initial_states(agent, seed, seeds, settings, total_steps)
     first_chunk, history = 0, []
     if resume is not None:
