@@ -77,7 +77,7 @@ def test_prioritized_sampling_frequencies_and_weights_match_numpy():
     priorities = np.linspace(0.1, 3.0, 12).astype(np.float32)
     everything = buffer.sample(state, jax.random.key(0), 12)._replace(rows=jnp.asarray(rows), envs=jnp.asarray(envs))
     state = buffer.update_priorities(state, everything, jnp.asarray(priorities), 0.6)
-    np.testing.assert_allclose(float(state.tree[1]), (priorities.astype(np.float64) ** 0.6).sum(), rtol=1e-5)
+    np.testing.assert_allclose(float(state.tree[0][0]), (priorities.astype(np.float64) ** 0.6).sum(), rtol=1e-5)
     assert float(state.max_priority) == pytest.approx(3.0)
 
     sample = jax.jit(buffer.sample, static_argnums=2)(state, jax.random.key(1), 120_000, 0.4)
@@ -97,12 +97,13 @@ def test_prioritized_new_entries_get_the_max_priority_and_overwrites_replace_old
     sample = buffer.sample(state, jax.random.key(0), 2)._replace(rows=jnp.array([0, 1]), envs=jnp.array([0, 0]))
     state = buffer.update_priorities(state, sample, jnp.array([5.0, 0.5]), 1.0)
     state = buffer.add(state, {"x": jnp.array([400])}, 1.0)  # overwrites row 0 (priority 5) with max 5
-    leaves = np.asarray(state.tree[buffer.tree_leaves: buffer.tree_leaves + 4])
+    leaves = np.asarray(state.tree[-1][:4])
     np.testing.assert_allclose(leaves, [5.0, 0.5, 1.0, 1.0])
-    assert float(state.tree[1]) == pytest.approx(7.5)
+    assert float(state.tree[0][0]) == pytest.approx(7.5)
     # masked updates change nothing
     masked = buffer.update_priorities(state, sample, jnp.array([9.0, 9.0]), 1.0, mask=False)
-    np.testing.assert_array_equal(masked.tree, state.tree)
+    for masked_level, level in zip(masked.tree, state.tree):
+        np.testing.assert_array_equal(masked_level, level)
 
 
 def test_prioritized_incomplete_windows_are_never_sampled():
@@ -127,3 +128,44 @@ def test_importance_weights_reference():
     probs = jnp.array([0.5, 0.25, 0.125])
     w = np.array([(4 * 0.5) ** -0.5, (4 * 0.25) ** -0.5, (4 * 0.125) ** -0.5])
     np.testing.assert_allclose(importance_weights(probs, 4, 0.5), w / w.max(), rtol=1e-6)
+
+
+def test_sum_tree_levels_stay_the_sums_of_their_children_through_adds_and_updates():
+    buffer = ReplayBuffer(rows=7, num_envs=3, window=2, prioritized=True)
+    state = buffer.init({"x": jnp.zeros((), jnp.int32)})
+    key = jax.random.key(0)
+    for step in range(20):  # wraps around the 7 rows twice
+        key, sample_key, priority_key = jax.random.split(key, 3)
+        state = buffer.add(state, {"x": jnp.full(3, step)}, 0.6)
+        sample = buffer.sample(state, sample_key, 4, 0.4)
+        priorities = jax.random.uniform(priority_key, (4,), minval=0.1, maxval=5.0)
+        state = buffer.update_priorities(state, sample, priorities, 0.6, mask=step % 3 != 0)
+        for parent, children in zip(state.tree[:-1], state.tree[1:]):
+            np.testing.assert_array_equal(parent, np.asarray(children[0::2]) + np.asarray(children[1::2]))
+        # the row being written (window incomplete) has priority 0, and only written entries have mass
+        leaves = np.asarray(state.tree[-1])
+        assert np.all(leaves[buffer._leaf(int(state.pos - 1) % 7, np.arange(3))] == 0)
+        assert np.all(leaves[buffer.capacity:] == 0)
+
+
+def test_prioritized_update_compiles_without_copying_the_sum_tree():
+    """Each level of the tree is updated in place in a training loop: no copy of a level in the
+    loop body (a copy costs time in proportion to the capacity, per update)."""
+    import re
+
+    buffer = ReplayBuffer.with_capacity(200_000, 10, window=3, prioritized=True)
+    state = buffer.init({"x": jnp.zeros(4)})
+
+    def body(state, key):
+        state = buffer.add(state, {"x": jnp.ones((10, 4))}, 0.6)
+        sample = buffer.sample(state, key, 100, 0.4)
+        priorities = jnp.abs(sample.weights) + 0.1
+        return buffer.update_priorities(state, sample, priorities, 0.6, mask=sample.probs[0] > 0), sample.weights.sum()
+
+    program = jax.jit(lambda state, key: jax.lax.scan(body, state, jax.random.split(key, 4)))
+    text = program.lower(state, jax.random.key(0)).compile().as_text()
+    body_text = text.split("ENTRY")[0]  # the entry computation may copy its arguments once
+    sizes = {1 << depth for depth in range(13, buffer.tree_depth + 1)}
+    copies = [line for line in body_text.splitlines()
+              if (m := re.search(r"= f32\[(\d+)\]\S* copy\(", line)) and int(m.group(1)) in sizes]
+    assert copies == []

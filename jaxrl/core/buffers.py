@@ -10,9 +10,13 @@ one env (see ``window``), cut it at episode ends, and bootstrap from the final o
   ``rows_filled - window + 1``), and an env: O(1) per sample, whatever the capacity, correct
   while partly full and after wrap-around.
 * Prioritised sampling (proportional, Schaul et al. 2016) keeps ``priority ** alpha`` of every
-  entry in a sum tree held in one array (leaves at ``[P, 2P)``, node ``i`` the sum of ``2i``
-  and ``2i + 1``): sampling (stratified over the batch), priority updates and adds each cost
-  O(log capacity) per entry. Entries whose window is not complete yet have priority 0; a new
+  entry in a sum tree held as one array per level (``levels[d]`` has ``2**d`` nodes, node ``i``
+  of level ``d`` the sum of nodes ``2i`` and ``2i + 1`` of level ``d + 1``; the last level holds
+  the leaves): sampling (stratified over the batch), priority updates and adds each cost
+  O(log capacity) per entry. One array per level, not one array for the whole tree, so that
+  each level's update is a scatter into its own buffer, done in place: with the tree in one
+  array, XLA's CPU backend copied it whole several times per update (its ``fori_loop`` over
+  the levels read and wrote the same buffer), a cost that grew with the capacity. Entries whose window is not complete yet have priority 0; a new
   entry gets the largest priority seen so far when its window completes.
 
 Functions are pure; the static sizes live in ``ReplayBuffer`` (made once, outside jit).
@@ -34,7 +38,7 @@ class ReplayState:
     data: Any  # pytree; every leaf [rows, num_envs, ...]
     pos: jax.Array  # int32: the next row to write
     rows_filled: jax.Array  # int32: rows written so far, at most ``rows``
-    tree: jax.Array | None  # prioritised only: the sum tree of priority ** alpha, [2P]
+    tree: tuple[jax.Array, ...] | None  # prioritised only: the sum tree of priority ** alpha, one array per level
     max_priority: jax.Array | None  # prioritised only: the largest priority seen (before alpha)
 
 
@@ -78,7 +82,7 @@ class ReplayBuffer:
         """An empty buffer for transitions shaped like ``example`` (one env's fields, no env axis)."""
         data = jax.tree.map(lambda x: jnp.zeros((self.rows, self.num_envs) + jnp.shape(x), jnp.asarray(x).dtype), example)
         zero = jnp.zeros((), jnp.int32)
-        tree = jnp.zeros(2 * self.tree_leaves, jnp.float32) if self.prioritized else None
+        tree = tuple(jnp.zeros(1 << d, jnp.float32) for d in range(self.tree_depth + 1)) if self.prioritized else None
         max_priority = jnp.ones((), jnp.float32) if self.prioritized else None
         return ReplayState(data, zero, zero, tree, max_priority)
 
@@ -90,12 +94,16 @@ class ReplayBuffer:
         tree = state.tree
         if self.prioritized:
             envs = jnp.arange(self.num_envs)
-            if self.window > 1:  # the new row's window is incomplete: not sampled yet
-                tree = _tree_set(tree, self._leaf(jnp.full_like(envs, state.pos), envs), jnp.zeros(self.num_envs), self.tree_depth)
             # The row whose window this add completes enters with the largest priority so far.
             done_row = (state.pos - (self.window - 1)) % self.rows
             value = jnp.where(rows_filled >= self.window, state.max_priority**alpha, 0.0)
-            tree = _tree_set(tree, self._leaf(jnp.full_like(envs, done_row), envs), jnp.full(self.num_envs, value), self.tree_depth)
+            leaves, values = self._leaf(jnp.full_like(envs, done_row), envs), jnp.full(self.num_envs, value)
+            if self.window > 1:  # the new row's window is incomplete: not sampled yet
+                # One update for both rows (they differ: validate_replay keeps rows > window - 1);
+                # two in a row made XLA copy each level of the tree between them.
+                leaves = jnp.concatenate([self._leaf(jnp.full_like(envs, state.pos), envs), leaves])
+                values = jnp.concatenate([jnp.zeros(self.num_envs), values])
+            tree = _tree_set(tree, leaves, values)
         return state.replace(data=data, pos=(state.pos + 1) % self.rows, rows_filled=rows_filled, tree=tree)
 
     # -- sampling ---------------------------------------------------------------------------------
@@ -118,19 +126,18 @@ class ReplayBuffer:
 
     def _sample_prioritized(self, state: ReplayState, key: jax.Array, batch_size: int, beta: jax.Array | float) -> Sample:
         tree = state.tree
-        total = tree[1]
+        total = tree[0][0]
         # Stratified: one draw in each of batch_size equal slices of the total mass.
         u = (jnp.arange(batch_size) + jax.random.uniform(key, (batch_size,))) * (total / batch_size)
-
-        def descend(_, carry):
-            node, u = carry
-            left = tree[2 * node]
-            go_right = jnp.logical_and(u >= left, tree[2 * node + 1] > 0)
-            return 2 * node + go_right, jnp.where(go_right, u - left, u)
-
-        node, _ = jax.lax.fori_loop(0, self.tree_depth, descend, (jnp.ones(batch_size, jnp.int32), u))
-        leaf = node - self.tree_leaves
-        probs = tree[node] / total
+        leaf = jnp.zeros(batch_size, jnp.int32)
+        for level in tree[1:]:  # from the root's children down to the leaves
+            left, right = level[2 * leaf], level[2 * leaf + 1]
+            go_right = jnp.logical_and(u >= left, right > 0)
+            leaf, u = 2 * leaf + go_right, jnp.where(go_right, u - left, u)
+        # The drawn leaves' values, from the last level's reads rather than another read of the
+        # leaves: a read that only the importance weights use could run after the priority update,
+        # and XLA copied the leaves to keep it safe.
+        probs = jnp.where(go_right, right, left) / total
         weights = importance_weights(probs, self.num_valid(state), beta)
         rows, envs = jnp.divmod(leaf, self.num_envs)
         return Sample(rows, envs, weights, probs)
@@ -143,10 +150,8 @@ class ReplayBuffer:
         if not self.prioritized:
             return state
         chex.assert_equal_shape((sample.rows, priorities))
-        leaves = self._leaf(sample.rows, sample.envs)
-        old = state.tree[leaves + self.tree_leaves]
-        values = jnp.where(mask, priorities**alpha, old)
-        tree = _tree_set(state.tree, leaves, values, self.tree_depth)
+        leaves = jnp.where(mask, self._leaf(sample.rows, sample.envs), self.tree_leaves)  # masked: out of range
+        tree = _tree_set(state.tree, leaves, priorities**alpha)
         max_priority = jnp.where(mask, jnp.maximum(state.max_priority, priorities.max()), state.max_priority)
         return state.replace(tree=tree, max_priority=max_priority)
 
@@ -172,15 +177,15 @@ def importance_weights(probs: jax.Array, num_entries: jax.Array, beta: jax.Array
     return weights / jnp.max(weights)
 
 
-def _tree_set(tree: jax.Array, leaves: jax.Array, values: jax.Array, depth: int) -> jax.Array:
-    """Set leaf values and recompute their ancestors, level by level: O(k log P) for k leaves."""
-    num_leaves = 1 << depth
-    nodes = leaves + num_leaves
-    tree = tree.at[nodes].set(values.astype(tree.dtype))
-
-    def up(_, carry):
-        tree, nodes = carry
+def _tree_set(tree: tuple[jax.Array, ...], leaves: jax.Array, values: jax.Array) -> tuple[jax.Array, ...]:
+    """Set leaf values and recompute their ancestors, level by level: O(k log P) for k leaves.
+    Leaves out of range (``>= 2**depth``) change nothing: their ancestors are out of range too."""
+    levels = list(tree)
+    levels[-1] = levels[-1].at[leaves].set(values.astype(levels[-1].dtype), mode="drop")
+    nodes = leaves
+    for depth in range(len(levels) - 2, -1, -1):
         nodes = nodes // 2
-        return tree.at[nodes].set(tree[2 * nodes] + tree[2 * nodes + 1]), nodes
-
-    return jax.lax.fori_loop(0, depth, up, (tree, nodes))[0]
+        below = levels[depth + 1]
+        sums = below.at[2 * nodes].get(mode="clip") + below.at[2 * nodes + 1].get(mode="clip")
+        levels[depth] = levels[depth].at[nodes].set(sums, mode="drop")
+    return tuple(levels)

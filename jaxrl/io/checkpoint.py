@@ -61,6 +61,8 @@ class Checkpoint:
         with_paths, treedef = jax.tree_util.tree_flatten_with_path(reference)
         paths = [jax.tree_util.keystr(p) for p, _ in with_paths]
         if paths != self.paths:
+            self.paths, self.leaves = _split_sum_trees(self.paths, self.leaves, paths)
+        if paths != self.paths:
             raise ConfigError("the checkpoint's training state has a different structure from this run's "
                               "(another algorithm, config or jaxrl version?); resume with the run's own settings")
         return jax.tree_util.tree_unflatten(treedef, [_restore_leaf(ref, x, p) for (_, ref), x, p in
@@ -87,6 +89,23 @@ class Checkpoint:
         metrics = {k: np.asarray(raw["metrics"][k]) for k in raw["metric_names"]}
         return cls(int(raw["chunks_done"]), int(raw["num_chunks"]), np.asarray(raw["env_steps"]), metrics,
                    leaves, list(raw["paths"]))
+
+
+def _split_sum_trees(paths: list[str], leaves: list[np.ndarray], wanted: list[str]) -> tuple[list[str], list[np.ndarray]]:
+    """Checkpoints of jaxrl before the per-level sum tree held a prioritised buffer's tree as one
+    array (node ``i`` at index ``i``, level ``d`` at ``[2**d, 2**(d+1))``): split each such leaf
+    into the levels the run now holds, so those checkpoints resume exactly."""
+    new_paths, new_leaves = [], []
+    for path, leaf in zip(paths, leaves):
+        if path.endswith(".tree") and f"{path}[0]" in wanted and path not in wanted:
+            depth = leaf.shape[-1].bit_length() - 2  # 2 * 2**depth entries
+            for d in range(depth + 1):
+                new_paths.append(f"{path}[{d}]")
+                new_leaves.append(leaf[..., 1 << d: 2 << d])
+        else:
+            new_paths.append(path)
+            new_leaves.append(leaf)
+    return new_paths, new_leaves
 
 
 def _restore_leaf(reference: Any, value: np.ndarray, path: str) -> jax.Array:
