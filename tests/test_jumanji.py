@@ -2,6 +2,9 @@
 truncation (bootstrapped) although Snake and Maze report it as termination, a real ending on the
 last step stays a termination, unsupported envs are refused, and PPO learns a small Snake."""
 
+import re
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -160,12 +163,14 @@ def test_unsupported_envs_and_bad_arguments_are_refused():
     assert env.time_limit == 7 and params.max_steps_in_episode == 7 and env.jumanji_env.time_limit == 8
 
 
-def test_ppo_learns_a_small_snake():
-    # the uniform-random policy eats 0.155 fruits per episode on this 6x6 grid (200 episodes)
-    result = jaxrl.train("ppo", "jumanji/Snake-v1", seeds=2, steps=131_072, progress=False, preset=None,
-                         env_kwargs={"num_rows": 6, "num_cols": 6}, config={"num_envs": 16, "rollout_len": 64})
-    summary = jaxrl.evaluate(result, episodes=20).summary()
-    assert summary["mean_return"] >= 1.5, summary  # 2.4 and 4.75 fruits here
+def test_without_jumanji_the_error_names_the_extra(monkeypatch, capsys):
+    from jaxrl import cli
+
+    monkeypatch.setitem(sys.modules, "jumanji", None)  # import jumanji raises ImportError
+    with pytest.raises(ConfigError, match=re.escape('pip install "jaxrl[jumanji]"')):
+        make_env("jumanji/Snake-v1")
+    cli._print_jumanji_ids()
+    assert 'once installed: pip install "jaxrl[jumanji]"' in capsys.readouterr().out
 
 
 def test_jaxrl_envs_lists_the_ids(capsys):
@@ -174,3 +179,11 @@ def test_jaxrl_envs_lists_the_ids(capsys):
     cli._print_jumanji_ids()
     out = capsys.readouterr().out
     assert "jumanji/Snake-v1" in out and "jumanji/Maze-v0" in out
+
+
+def test_ppo_learns_a_small_snake():
+    # the uniform-random policy eats 0.155 fruits per episode on this 6x6 grid (200 episodes)
+    result = jaxrl.train("ppo", "jumanji/Snake-v1", seeds=2, steps=131_072, progress=False, preset=None,
+                         env_kwargs={"num_rows": 6, "num_cols": 6}, config={"num_envs": 16, "rollout_len": 64})
+    summary = jaxrl.evaluate(result, episodes=20).summary()
+    assert summary["mean_return"] >= 1.5, summary  # 2.4 and 4.75 fruits here

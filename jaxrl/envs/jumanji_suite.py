@@ -77,7 +77,7 @@ def available_ids() -> list[str]:
     return sorted(PREFIX + name for name in jumanji.registered_environments())
 
 
-def _entry_class(jumanji: Any, name: str) -> tuple[type, dict[str, Any]]:
+def _entry_class(name: str) -> tuple[type, dict[str, Any]]:
     """The env class a registered id builds, and the keyword arguments its registration adds."""
     from jumanji import registration
 
@@ -107,7 +107,7 @@ class Jumanji(environment.Environment):
         if name not in jumanji.registered_environments():
             raise unknown_name_error("Jumanji env", name, jumanji.registered_environments())
         self._name = name
-        cls, registered = _entry_class(jumanji, name)
+        cls, registered = _entry_class(name)
         env_args = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
         if "time_limit" in kwargs:
             limit = whole_number("time_limit", kwargs.pop("time_limit"), minimum=1)
