@@ -338,6 +338,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
             rows.append([env_id, f"unavailable: {type(error).__name__}", "", ""])
     print(format_table(rows))
     _print_xminigrid_ids()
+    _print_jumanji_ids()
     _print_gymnasium_ids(args.gymnasium)
     return 0
 
@@ -351,6 +352,19 @@ def _print_xminigrid_ids() -> None:
         print(f"\nXLand-MiniGrid ({len(ids)} ids, JAX-native): " + ", ".join(ids))
     else:
         print(f"\nXLand-MiniGrid's grid worlds, as xminigrid/MiniGrid-*, once installed: {xland_minigrid.INSTALL}")
+
+
+def _print_jumanji_ids() -> None:
+    """Jumanji's registered ids (JAX-native), or the extra that brings them."""
+    from jaxrl.envs import jumanji_suite
+
+    ids = jumanji_suite.available_ids()
+    if ids:
+        print(f"\nJumanji ({len(ids)} ids, JAX-native; the single-agent ones with discrete actions train, multi-agent "
+              "and continuous ones are refused when made): " + ", ".join(ids))
+    else:
+        print(f"\nJumanji's envs, as jumanji/NAME (jumanji/Snake-v1, jumanji/Maze-v0, ...), once installed: "
+              f"{jumanji_suite.INSTALL}")
 
 
 def _print_gymnasium_ids(every: bool) -> None:

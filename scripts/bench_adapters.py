@@ -2,7 +2,7 @@
 step against the same env through jaxrl's adapter (gymnax API, auto-reset, ``final_observation``),
 in one run, compile excluded.
 
-    python scripts/bench_adapters.py [--only xminigrid ...] [--num-envs 256] [--steps 200000] [--repeats 3]
+    python scripts/bench_adapters.py [--only xminigrid jumanji ...] [--num-envs 256] [--steps 200000] [--repeats 3]
 
 Both sides take uniformly random actions drawn inside the program and step ``--num-envs`` copies in
 one ``lax.scan``; the suite's own side resets ended episodes the way the suite does (its own
@@ -60,8 +60,35 @@ def xminigrid_native(name: str) -> NativeRun:
     return build
 
 
+def jumanji_native(name: str) -> NativeRun:
+    """Jumanji's own step of a DiscreteArray-action env, vmapped, with its AutoResetWrapper (the
+    final observation kept in the extras, as jaxrl keeps it in ``info``)."""
+    def build(num_envs: int, length: int) -> Callable[[jax.Array], jax.Array]:
+        import jumanji
+        from jumanji.wrappers import AutoResetWrapper
+
+        env = AutoResetWrapper(jumanji.make(name), next_obs_in_extras=True)
+        num_actions = int(env.action_spec.num_values)
+
+        def run(key: jax.Array) -> jax.Array:
+            reset_key, key = jax.random.split(key)
+            state, _ = jax.vmap(env.reset)(jax.random.split(reset_key, num_envs))
+
+            def body(state, step_key):
+                action = jax.random.randint(step_key, (num_envs,), 0, num_actions)
+                state, timestep = jax.vmap(env.step)(state, action)
+                return state, timestep.reward.sum()
+
+            return jax.lax.scan(body, state, jax.random.split(key, length))[1].sum()
+
+        return run
+
+    return build
+
+
 CASES: list[Case] = [
     Case("xminigrid", "xminigrid/MiniGrid-Empty-8x8", xminigrid_native("MiniGrid-Empty-8x8")),
+    Case("jumanji", "jumanji/Snake-v1", jumanji_native("Snake-v1")),
 ]
 
 
