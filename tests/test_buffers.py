@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl.core.buffers import ReplayBuffer, importance_weights
+from jaxrl.core import buffers
+from jaxrl.core.buffers import ReplayBuffer, importance_weights, tree_leaf_values, tree_total
 
 
 def _filled(buffer: ReplayBuffer, adds: int, alpha: float = 1.0):
@@ -77,7 +78,7 @@ def test_prioritized_sampling_frequencies_and_weights_match_numpy():
     priorities = np.linspace(0.1, 3.0, 12).astype(np.float32)
     everything = buffer.sample(state, jax.random.key(0), 12)._replace(rows=jnp.asarray(rows), envs=jnp.asarray(envs))
     state = buffer.update_priorities(state, everything, jnp.asarray(priorities), 0.6)
-    np.testing.assert_allclose(float(state.tree[0][0]), (priorities.astype(np.float64) ** 0.6).sum(), rtol=1e-5)
+    np.testing.assert_allclose(float(tree_total(state.tree)), (priorities.astype(np.float64) ** 0.6).sum(), rtol=1e-5)
     assert float(state.max_priority) == pytest.approx(3.0)
 
     sample = jax.jit(buffer.sample, static_argnums=2)(state, jax.random.key(1), 120_000, 0.4)
@@ -97,9 +98,9 @@ def test_prioritized_new_entries_get_the_max_priority_and_overwrites_replace_old
     sample = buffer.sample(state, jax.random.key(0), 2)._replace(rows=jnp.array([0, 1]), envs=jnp.array([0, 0]))
     state = buffer.update_priorities(state, sample, jnp.array([5.0, 0.5]), 1.0)
     state = buffer.add(state, {"x": jnp.array([400])}, 1.0)  # overwrites row 0 (priority 5) with max 5
-    leaves = np.asarray(state.tree[-1][:4])
+    leaves = np.asarray(tree_leaf_values(state.tree)[:4])
     np.testing.assert_allclose(leaves, [5.0, 0.5, 1.0, 1.0])
-    assert float(state.tree[0][0]) == pytest.approx(7.5)
+    assert float(tree_total(state.tree)) == pytest.approx(7.5)
     # masked updates change nothing
     masked = buffer.update_priorities(state, sample, jnp.array([9.0, 9.0]), 1.0, mask=False)
     for masked_level, level in zip(masked.tree, state.tree):
@@ -130,9 +131,12 @@ def test_importance_weights_reference():
     np.testing.assert_allclose(importance_weights(probs, 4, 0.5), w / w.max(), rtol=1e-6)
 
 
-def test_sum_tree_levels_stay_the_sums_of_their_children_through_adds_and_updates():
-    buffer = ReplayBuffer(rows=7, num_envs=3, window=2, prioritized=True)
+@pytest.mark.parametrize("top_levels", [12, 2])  # all in the top array; a top array and three deeper levels
+def test_sum_tree_levels_stay_the_sums_of_their_children_through_adds_and_updates(monkeypatch, top_levels):
+    monkeypatch.setattr(buffers, "TOP_LEVELS", top_levels)
+    buffer = ReplayBuffer(rows=7, num_envs=3, window=2, prioritized=True)  # 21 entries: 32 leaves, depth 5
     state = buffer.init({"x": jnp.zeros((), jnp.int32)})
+    assert len(state.tree) == 1 + max(0, 5 - top_levels)
     key = jax.random.key(0)
     for step in range(20):  # wraps around the 7 rows twice
         key, sample_key, priority_key = jax.random.split(key, 3)
@@ -140,12 +144,17 @@ def test_sum_tree_levels_stay_the_sums_of_their_children_through_adds_and_update
         sample = buffer.sample(state, sample_key, 4, 0.4)
         priorities = jax.random.uniform(priority_key, (4,), minval=0.1, maxval=5.0)
         state = buffer.update_priorities(state, sample, priorities, 0.6, mask=step % 3 != 0)
-        for parent, children in zip(state.tree[:-1], state.tree[1:]):
-            np.testing.assert_array_equal(parent, np.asarray(children[0::2]) + np.asarray(children[1::2]))
+        top = np.asarray(state.tree[0])
+        levels = [top[1 << d: 2 << d] for d in range(min(5, top_levels) + 1)] + [np.asarray(x) for x in state.tree[1:]]
+        assert len(levels) == 6
+        for parent, children in zip(levels[:-1], levels[1:]):
+            np.testing.assert_array_equal(parent, children[0::2] + children[1::2])
         # the row being written (window incomplete) has priority 0, and only written entries have mass
-        leaves = np.asarray(state.tree[-1])
+        leaves = np.asarray(tree_leaf_values(state.tree))
+        np.testing.assert_array_equal(leaves, levels[-1])
         assert np.all(leaves[buffer._leaf(int(state.pos - 1) % 7, np.arange(3))] == 0)
         assert np.all(leaves[buffer.capacity:] == 0)
+        assert float(tree_total(state.tree)) == pytest.approx(float(leaves.sum()), rel=1e-5)
 
 
 def test_prioritized_update_compiles_without_copying_the_sum_tree():
@@ -165,7 +174,7 @@ def test_prioritized_update_compiles_without_copying_the_sum_tree():
     program = jax.jit(lambda state, key: jax.lax.scan(body, state, jax.random.split(key, 4)))
     text = program.lower(state, jax.random.key(0)).compile().as_text()
     body_text = text.split("ENTRY")[0]  # the entry computation may copy its arguments once
-    sizes = {1 << depth for depth in range(13, buffer.tree_depth + 1)}
+    sizes = {1 << depth for depth in range(buffers.TOP_LEVELS + 1, buffer.tree_depth + 1)}
     copies = [line for line in body_text.splitlines()
               if (m := re.search(r"= f32\[(\d+)\]\S* copy\(", line)) and int(m.group(1)) in sizes]
     assert copies == []

@@ -10,6 +10,7 @@ import pytest
 
 import jaxrl
 from jaxrl import cli
+from jaxrl.core import buffers
 from jaxrl.core.hparams import stack_hparams
 from jaxrl.io import checkpoint, tensorboard
 from jaxrl.train import init_runs
@@ -21,6 +22,7 @@ RUN_FILES = ("metrics.jsonl", "metrics.csv", "params.msgpack", "checkpoint.msgpa
 KILLED_RUN = """
 import os, signal, sys
 from jaxrl import cli
+from jaxrl.core import buffers
 from jaxrl.core.hparams import stack_hparams
 from jaxrl.io import checkpoint, tensorboard
 original = checkpoint.save
@@ -104,10 +106,11 @@ def test_checkpoint_restores_every_leaf_with_its_type():
         ckpt.restore(init_runs(other, keys, jax.tree.map(lambda x: np.repeat(x, 2), stack_hparams(other.hparams_cls, [other.default_hparams]))))
 
 
-def test_a_checkpoint_with_the_sum_tree_in_one_array_restores_into_its_levels():
+def test_a_checkpoint_with_the_sum_tree_in_one_array_restores_into_its_levels(monkeypatch):
     """Checkpoints written before the sum tree was held one array per level still resume."""
     config = {"num_envs": 2, "buffer_capacity": 24, "batch_size": 4, "learning_starts": 4, "prioritized": True,
               "n_step": 2}
+    monkeypatch.setattr(buffers, "TOP_LEVELS", 3)  # a top array and two deeper levels
     agent = jaxrl.agents.make("dqn", "CartPole-v1", config=config)
     keys = jax.random.split(jax.random.key(0), 2)
     hparams = jax.tree.map(lambda x: np.repeat(x, 2), stack_hparams(agent.hparams_cls, [agent.default_hparams]))
@@ -115,11 +118,11 @@ def test_a_checkpoint_with_the_sum_tree_in_one_array_restores_into_its_levels():
     for _ in range(12):  # fill the tree with priorities
         state = jax.vmap(lambda s: agent.train_step(s)[0])(state)
     levels = state.buffer.tree
-    assert len(levels) == 6 and float(np.asarray(levels[0]).min()) > 0
+    assert len(levels) == 3 and np.asarray(levels[0])[:, 1].min() > 0  # top: levels 0-3 (root at 1); then 4, 5
     ckpt = checkpoint.Checkpoint.from_state(state, 1, 1, np.arange(1), {"loss": np.ones((2, 1), np.float32)})
     # rewrite it the old way: one leaf ".buffer.tree", [runs, 2P], node i at index i (index 0 unused)
     first = ckpt.paths.index(".buffer.tree[0]")
-    one_array = np.concatenate([np.zeros((2, 1), np.float32)] + [np.asarray(x) for x in levels], axis=-1)
+    one_array = np.concatenate([np.asarray(x) for x in levels], axis=-1)
     old_paths = ckpt.paths[:first] + [".buffer.tree"] + ckpt.paths[first + len(levels):]
     old_leaves = ckpt.leaves[:first] + [one_array] + ckpt.leaves[first + len(levels):]
     old = checkpoint.Checkpoint(1, 1, np.arange(1), ckpt.metrics, old_leaves, old_paths)

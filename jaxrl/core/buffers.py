@@ -10,13 +10,15 @@ one env (see ``window``), cut it at episode ends, and bootstrap from the final o
   ``rows_filled - window + 1``), and an env: O(1) per sample, whatever the capacity, correct
   while partly full and after wrap-around.
 * Prioritised sampling (proportional, Schaul et al. 2016) keeps ``priority ** alpha`` of every
-  entry in a sum tree held as one array per level (``levels[d]`` has ``2**d`` nodes, node ``i``
-  of level ``d`` the sum of nodes ``2i`` and ``2i + 1`` of level ``d + 1``; the last level holds
-  the leaves): sampling (stratified over the batch), priority updates and adds each cost
-  O(log capacity) per entry. One array per level, not one array for the whole tree, so that
-  each level's update is a scatter into its own buffer, done in place: with the tree in one
-  array, XLA's CPU backend copied it whole several times per update (its ``fori_loop`` over
-  the levels read and wrote the same buffer), a cost that grew with the capacity. Entries whose window is not complete yet have priority 0; a new
+  entry in a sum tree (node ``i`` of level ``d`` the sum of nodes ``2i`` and ``2i + 1`` of level
+  ``d + 1``; the last level holds the leaves): sampling (stratified over the batch), priority
+  updates and adds each cost O(log capacity) per entry. The top ``TOP_LEVELS`` levels share one
+  array (node ``i`` at index ``i``, the root at 1), walked by a ``fori_loop``; each deeper level
+  is an array of its own, walked unrolled. In one array, XLA's CPU backend copied the whole tree
+  several times per update (a loop that reads and writes one buffer gets a copy on entry), a
+  cost that grew with the capacity: 2 MB per copy at 200k entries. A scatter into a level of
+  its own is done in place; the top's copies stay under 128 KB, and keeping its levels in a loop
+  keeps the compile time of a large buffer near that of a small one. Entries whose window is not complete yet have priority 0; a new
   entry gets the largest priority seen so far when its window completes.
 
 Functions are pure; the static sizes live in ``ReplayBuffer`` (made once, outside jit).
@@ -38,7 +40,7 @@ class ReplayState:
     data: Any  # pytree; every leaf [rows, num_envs, ...]
     pos: jax.Array  # int32: the next row to write
     rows_filled: jax.Array  # int32: rows written so far, at most ``rows``
-    tree: tuple[jax.Array, ...] | None  # prioritised only: the sum tree of priority ** alpha, one array per level
+    tree: tuple[jax.Array, ...] | None  # prioritised only: the sum tree of priority ** alpha: (top levels, deeper levels...)
     max_priority: jax.Array | None  # prioritised only: the largest priority seen (before alpha)
 
 
@@ -82,7 +84,9 @@ class ReplayBuffer:
         """An empty buffer for transitions shaped like ``example`` (one env's fields, no env axis)."""
         data = jax.tree.map(lambda x: jnp.zeros((self.rows, self.num_envs) + jnp.shape(x), jnp.asarray(x).dtype), example)
         zero = jnp.zeros((), jnp.int32)
-        tree = tuple(jnp.zeros(1 << d, jnp.float32) for d in range(self.tree_depth + 1)) if self.prioritized else None
+        top_depth = min(self.tree_depth, TOP_LEVELS)
+        tree = tuple([jnp.zeros(2 << top_depth, jnp.float32)] + [jnp.zeros(1 << d, jnp.float32) for d in
+                                                                  range(top_depth + 1, self.tree_depth + 1)]) if self.prioritized else None
         max_priority = jnp.ones((), jnp.float32) if self.prioritized else None
         return ReplayState(data, zero, zero, tree, max_priority)
 
@@ -125,19 +129,11 @@ class ReplayBuffer:
         return Sample(rows, envs, ones, ones / (valid_rows * self.num_envs))
 
     def _sample_prioritized(self, state: ReplayState, key: jax.Array, batch_size: int, beta: jax.Array | float) -> Sample:
-        tree = state.tree
-        total = tree[0][0]
+        total = tree_total(state.tree)
         # Stratified: one draw in each of batch_size equal slices of the total mass.
         u = (jnp.arange(batch_size) + jax.random.uniform(key, (batch_size,))) * (total / batch_size)
-        leaf = jnp.zeros(batch_size, jnp.int32)
-        for level in tree[1:]:  # from the root's children down to the leaves
-            left, right = level[2 * leaf], level[2 * leaf + 1]
-            go_right = jnp.logical_and(u >= left, right > 0)
-            leaf, u = 2 * leaf + go_right, jnp.where(go_right, u - left, u)
-        # The drawn leaves' values, from the last level's reads rather than another read of the
-        # leaves: a read that only the importance weights use could run after the priority update,
-        # and XLA copied the leaves to keep it safe.
-        probs = jnp.where(go_right, right, left) / total
+        leaf, value = _descend(state.tree, u)
+        probs = value / total
         weights = importance_weights(probs, self.num_valid(state), beta)
         rows, envs = jnp.divmod(leaf, self.num_envs)
         return Sample(rows, envs, weights, probs)
@@ -177,15 +173,65 @@ def importance_weights(probs: jax.Array, num_entries: jax.Array, beta: jax.Array
     return weights / jnp.max(weights)
 
 
+TOP_LEVELS = 14  # the sum tree's levels 0..14 (32,767 nodes, 128 KB) share one array
+
+
+def tree_total(tree: tuple[jax.Array, ...]) -> jax.Array:
+    """The sum of every leaf (the root)."""
+    return tree[0][1]
+
+
+def tree_leaf_values(tree: tuple[jax.Array, ...]) -> jax.Array:
+    """Every leaf's value (``priority ** alpha``), in entry order."""
+    return tree[-1] if len(tree) > 1 else tree[0][tree[0].shape[0] // 2:]
+
+
+def _pair_sums(level: jax.Array, nodes: jax.Array) -> jax.Array:
+    """Children ``2n`` and ``2n + 1`` of ``level`` summed (out-of-range ``n``: a value never stored)."""
+    return level.at[2 * nodes].get(mode="clip") + level.at[2 * nodes + 1].get(mode="clip")
+
+
+def _descend(tree: tuple[jax.Array, ...], u: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The leaves where cumulative masses ``u`` fall, and their values. The values come from the
+    last level's reads, not a read of the leaves after: a read only the importance weights use
+    may run after the priority update, and XLA copied the leaves to keep it safe."""
+    top = tree[0]
+    top_depth = top.shape[0].bit_length() - 2
+
+    def down(level: jax.Array, node: jax.Array, u: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        left, right = level[2 * node], level[2 * node + 1]
+        go_right = jnp.logical_and(u >= left, right > 0)
+        return 2 * node + go_right, jnp.where(go_right, u - left, u), jnp.where(go_right, right, left)
+
+    node, u, value = jax.lax.fori_loop(0, top_depth, lambda _, carry: down(top, carry[0], carry[1]),
+                                       (jnp.ones(u.shape, jnp.int32), u, jnp.zeros(u.shape, top.dtype)))
+    node = node - (1 << top_depth)  # the node's place in level top_depth
+    for level in tree[1:]:
+        node, u, value = down(level, node, u)
+    return node, value
+
+
 def _tree_set(tree: tuple[jax.Array, ...], leaves: jax.Array, values: jax.Array) -> tuple[jax.Array, ...]:
     """Set leaf values and recompute their ancestors, level by level: O(k log P) for k leaves.
     Leaves out of range (``>= 2**depth``) change nothing: their ancestors are out of range too."""
-    levels = list(tree)
-    levels[-1] = levels[-1].at[leaves].set(values.astype(levels[-1].dtype), mode="drop")
-    nodes = leaves
-    for depth in range(len(levels) - 2, -1, -1):
+    top, deeper = tree[0], list(tree[1:])
+    nodes, values = leaves, values.astype(top.dtype)
+    if deeper:
+        deeper[-1] = deeper[-1].at[nodes].set(values, mode="drop")
+        for depth in range(len(deeper) - 2, -1, -1):
+            nodes = nodes // 2
+            deeper[depth] = deeper[depth].at[nodes].set(_pair_sums(deeper[depth + 1], nodes), mode="drop")
         nodes = nodes // 2
-        below = levels[depth + 1]
-        sums = below.at[2 * nodes].get(mode="clip") + below.at[2 * nodes + 1].get(mode="clip")
-        levels[depth] = levels[depth].at[nodes].set(sums, mode="drop")
-    return tuple(levels)
+        values = _pair_sums(deeper[0], nodes)
+    size = top.shape[0]
+    nodes = nodes + size // 2  # index in the top array of its deepest level
+    in_range = nodes < size
+    top = top.at[nodes].set(values, mode="drop")
+
+    def up(_: int, carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        top, nodes = carry
+        nodes = jnp.where(in_range, nodes // 2, size)
+        return top.at[nodes].set(_pair_sums(top, nodes), mode="drop"), nodes
+
+    top = jax.lax.fori_loop(0, size.bit_length() - 2, up, (top, nodes))[0]
+    return (top, *deeper)

@@ -92,15 +92,20 @@ class Checkpoint:
 
 
 def _split_sum_trees(paths: list[str], leaves: list[np.ndarray], wanted: list[str]) -> tuple[list[str], list[np.ndarray]]:
-    """Checkpoints of jaxrl before the per-level sum tree held a prioritised buffer's tree as one
-    array (node ``i`` at index ``i``, level ``d`` at ``[2**d, 2**(d+1))``): split each such leaf
-    into the levels the run now holds, so those checkpoints resume exactly."""
+    """Checkpoints of jaxrl before session 19 held a prioritised buffer's sum tree as one array
+    (node ``i`` at index ``i``, level ``d`` at ``[2**d, 2**(d+1))``); the buffer now holds its top
+    levels in one array of that layout and each deeper level apart (``jaxrl.core.buffers``).
+    Split each such leaf into the arrays the run holds, so those checkpoints resume exactly."""
     new_paths, new_leaves = [], []
     for path, leaf in zip(paths, leaves):
-        if path.endswith(".tree") and f"{path}[0]" in wanted and path not in wanted:
+        parts = sum(p.startswith(f"{path}[") for p in wanted)
+        if path.endswith(".tree") and parts and path not in wanted:
             depth = leaf.shape[-1].bit_length() - 2  # 2 * 2**depth entries
-            for d in range(depth + 1):
-                new_paths.append(f"{path}[{d}]")
+            top_depth = depth - (parts - 1)
+            new_paths.append(f"{path}[0]")
+            new_leaves.append(leaf[..., : 2 << top_depth])
+            for i, d in enumerate(range(top_depth + 1, depth + 1), start=1):
+                new_paths.append(f"{path}[{i}]")
                 new_leaves.append(leaf[..., 1 << d: 2 << d])
         else:
             new_paths.append(path)
