@@ -50,9 +50,13 @@ sys.modules[__name__].__class__ = _Package
 
 def __getattr__(name: str):
     import importlib
+    import importlib.util
 
     if name not in _PUBLIC:
-        raise AttributeError(f"module 'jaxrl' has no attribute {name!r}")
+        # a subpackage (jaxrl.presets, jaxrl.stats, ...), as before imports were lazy
+        if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is None:
+            raise AttributeError(f"module 'jaxrl' has no attribute {name!r}")
+        return importlib.import_module(f"{__name__}.{name}")
     module = importlib.import_module(_PUBLIC[name])
     value = module if name == "agents" else getattr(module, name)
     globals()[name] = value

@@ -29,3 +29,24 @@ def test_a_module_already_imported_or_missing_is_left_alone():
 
     assert not defer_import("json")  # already imported
     assert not defer_import("no_such_module_jaxrl_test")
+
+
+SUBPACKAGES = """
+import jaxrl
+assert jaxrl.presets.find("dqn", "CartPole-v1").steps > 0  # as before jaxrl's imports were lazy
+assert jaxrl.stats.__name__ == "jaxrl.stats" and jaxrl.envs.make_env is jaxrl.make_env
+for missing in ("no_such_thing", "_private"):
+    try:
+        getattr(jaxrl, missing)
+    except AttributeError as error:
+        assert missing in str(error)
+    else:
+        raise AssertionError(missing)
+print("OK")
+"""
+
+
+def test_subpackages_are_attributes_after_a_plain_import():
+    done = subprocess.run([sys.executable, "-c", SUBPACKAGES], capture_output=True, text=True, timeout=120,
+                          env={"PATH": "", "PYTHONPATH": ":".join(p for p in sys.path if p)})
+    assert done.returncode == 0 and done.stdout.strip() == "OK", done.stderr
