@@ -339,6 +339,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
     print(format_table(rows))
     _print_xminigrid_ids()
     _print_jumanji_ids()
+    _print_atari_ids()
     _print_gymnasium_ids(args.gymnasium)
     return 0
 
@@ -365,6 +366,18 @@ def _print_jumanji_ids() -> None:
     else:
         print(f"\nJumanji's envs, as jumanji/NAME (jumanji/Snake-v1, jumanji/Maze-v0, ...), once installed: "
               f"{jumanji_suite.INSTALL}")
+
+
+def _print_atari_ids() -> None:
+    """ALE's Atari ids (stepped on the host), or the extra that brings them."""
+    from jaxrl.envs import atari
+
+    ids = atari.available_ids()
+    if ids:
+        print(f"\nAtari ({len(ids)} ids, ALE v5 stepped on the host; grey 84x84, frame skip 4, frame stack 4, "
+              "no-op starts, sticky actions): " + ", ".join(ids))
+    else:
+        print(f"\nAtari games, as ALE/NAME-v5 (ALE/Breakout-v5, ALE/MsPacman-v5, ...), once installed: {atari.INSTALL}")
 
 
 def _print_gymnasium_ids(every: bool) -> None:

@@ -15,7 +15,7 @@ from jaxrl.compilation import cpu_compiler_options
 from jaxrl.core.agent import Agent, carried_act, reset_carry
 from jaxrl.errors import ConfigError
 from jaxrl.core.rollout import VecEnv
-from jaxrl.envs.wrappers import host_stepped, success_fn
+from jaxrl.envs.wrappers import evaluation_env, host_stepped, success_fn
 from jaxrl.stats import bootstrap_ci
 
 
@@ -66,8 +66,9 @@ class EvalResult:
 
 def episode_rollout(agent: Agent, params: Any, key: jax.Array, episodes: int, max_steps: int) -> tuple:
     """Run ``episodes`` envs until each finishes its first episode; pure and jittable. A recurrent
-    agent's carry starts from its initial carry and is reset at every episode end."""
-    venv = VecEnv(agent.env, agent.env_params, episodes)
+    agent's carry starts from its initial carry and is reset at every episode end. The env is
+    ``evaluation_env(agent.env)``: Atari's without its training-only options."""
+    venv = VecEnv(evaluation_env(agent.env), agent.env_params, episodes)
     reset_key, key = jax.random.split(key)
     obs, env_state = venv.reset(reset_key)
     initial, act_one = carried_act(agent)  # a feed-forward agent's carry is () and passes through

@@ -49,7 +49,7 @@ CLI_CASES: list[tuple[list[str], str]] = [
     (["train", "sac", "--env", "Pendulum-v1", "--set", "alpha_init=0"], "alpha_init=0.0 must be > 0"),
     # static config
     (["train", "dqn", *CARTPOLE, "--set", "num_envs=2.5"], "num_envs='2.5' is not a whole number"),
-    (["train", "dqn", *CARTPOLE, "--set", "torso=transformer"], "torso='transformer': choose 'mlp', 'cnn' or 'auto'"),
+    (["train", "dqn", *CARTPOLE, "--set", "torso=transformer"], "torso='transformer': choose 'mlp', 'cnn', 'nature_cnn' or 'auto'"),
     (["train", "dqn", *CARTPOLE, "--set", "dueling=maybe"], "dueling='maybe' is not a boolean"),
     (["train", "dqn", *CARTPOLE, "--set", "hidden=64,x"], "hidden='x' is not a whole number"),
     (["train", "dqn", *CARTPOLE, "--set", "num_envs=4", "--set", "buffer_capacity=1002"], "must be a multiple of num_envs=4"),

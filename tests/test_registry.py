@@ -65,7 +65,7 @@ def test_variants_are_their_family_with_the_registrys_config_defaults():
 
 
 @pytest.mark.parametrize("algo,config,message", [
-    ("dqn", {"torso": "transformer"}, "torso='transformer': choose 'mlp', 'cnn' or 'auto'"),
+    ("dqn", {"torso": "transformer"}, "torso='transformer': choose 'mlp', 'cnn', 'nature_cnn' or 'auto'"),
     ("ppo", {"activation": "gelu"}, "activation='gelu': choose 'tanh', 'relu', 'elu' or 'swish'"),
     ("sarsa", {"epsilon_schedule": "cosine"}, "epsilon_schedule='cosine': choose 'constant', 'linear' or 'exponential'"),
     ("ddpg", {"noise": "pink"}, "noise='pink': choose 'gaussian' or 'ou'"),

@@ -57,7 +57,7 @@ class DQNConfig(ReplayConfig):
     gradient_steps: int = 1  # updates per train_step
     hidden: tuple[int, ...] = (64, 64)
     activation: Activation = "relu"
-    torso: Torso = "auto"  # cnn for image observations [H, W, C] when "auto"
+    torso: Torso = "auto"  # "auto": nature_cnn for [H, W, C] frames of 36x36 or more (Atari), cnn for smaller (MinAtar)
     double: bool = False  # Double DQN target
     dueling: bool = False  # dueling value/advantage head
     n_step: int = 1

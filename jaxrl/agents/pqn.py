@@ -48,7 +48,7 @@ class PQNConfig:
     num_minibatches: int = 16  # per epoch; must divide num_envs x rollout_len
     hidden: tuple[int, ...] = (128, 128)
     activation: Activation = "relu"
-    torso: Torso = "auto"  # cnn for image observations [H, W, C] when "auto"
+    torso: Torso = "auto"  # "auto": nature_cnn for [H, W, C] frames of 36x36 or more (Atari), cnn for smaller (MinAtar)
     layer_norm: bool = True  # LayerNorm before each torso activation (the paper's network)
     anneal_lr: bool = False  # linear decay of the learning rate to 0 over the run's total steps
     epsilon_schedule: EpsilonSchedule = "linear"

@@ -45,7 +45,7 @@ class ActorCriticConfig:
     rollout_len: int = 128
     hidden: tuple[int, ...] = (64, 64)
     activation: Activation = "tanh"
-    torso: Torso = "auto"  # cnn for image observations [H, W, C] when "auto"
+    torso: Torso = "auto"  # "auto": nature_cnn for [H, W, C] frames of 36x36 or more (Atari), cnn for smaller (MinAtar)
     shared_torso: bool = False
     normalize_obs: bool = False
     normalize_reward: bool = False

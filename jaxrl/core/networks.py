@@ -1,4 +1,4 @@
-"""Networks (flax linen): MLP and MinAtar CNN torsos, actor-critic heads (feed-forward and
+"""Networks (flax linen): MLP, MinAtar CNN and Nature (Atari) CNN torsos, actor-critic heads (feed-forward and
 recurrent: flax's GRU and LSTM cells), orthogonal init, and NoisyNets' factorised Gaussian noisy layers.
 
 Initialisation follows the PPO literature: orthogonal weights with gain sqrt(2) in the torso,
@@ -25,7 +25,10 @@ Activation = Literal["tanh", "relu", "elu", "swish"]
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": nn.tanh, "relu": nn.relu, "elu": nn.elu, "swish": nn.swish,
 }
-Torso = Literal["mlp", "cnn", "auto"]  # "auto": cnn for image observations [H, W, C], else mlp
+# "auto": nature_cnn for image observations [H, W, C] of at least 36x36 pixels (Atari's 84x84 frames),
+# cnn for smaller ones (MinAtar's 10x10), else mlp
+Torso = Literal["mlp", "cnn", "nature_cnn", "auto"]
+NATURE_CNN_MIN_SIZE = 36  # the smallest frame the Nature CNN's three "VALID" convolutions take
 
 
 def dense(features: int, gain: float) -> nn.Dense:
@@ -173,11 +176,38 @@ class MinAtarCNN(nn.Module):
         return x
 
 
+class NatureCNN(nn.Module):
+    """The Nature DQN torso (Mnih et al. 2015) for [84, 84, 4] Atari frames: convolutions of 32 8x8
+    filters stride 4, 64 4x4 stride 2, 64 3x3 stride 1 ("VALID" padding), then a dense layer of
+    512, ReLU after each. Pixels (0-255, uint8 or float) are scaled by 1/255 first.
+
+    The architecture is the paper's: a config's ``hidden`` and ``activation`` do not change it
+    (``noisy``: a NoisyDense dense layer; ``layer_norm``: a LayerNorm before each ReLU).
+    Orthogonal weights with gain sqrt(2), as every torso here. Built from ``nn.Conv``: XLA:CPU
+    differentiates it slowly (see ``PatchConv``), so Atari training wants an accelerator.
+    """
+
+    layer_norm: bool = False
+    noisy: bool = False
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = x.astype(jnp.float32) / 255.0
+        batch = x.shape[:-3]
+        x = x.reshape((-1,) + x.shape[-3:])
+        for features, size, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
+            x = nn.Conv(features, (size, size), (stride, stride), padding="VALID",
+                        kernel_init=nn.initializers.orthogonal(math.sqrt(2.0)), bias_init=nn.initializers.zeros)(x)
+            x = nn.relu(normalized(x, self.layer_norm))
+        x = x.reshape(batch + (-1,))
+        return nn.relu(normalized(linear(512, math.sqrt(2.0), self.noisy)(x), self.layer_norm))
+
+
 class ObsEncoding(NamedTuple):
     """How an env's observations reach a network: discrete ones one-hot, others as float32."""
 
     shape: tuple[int, ...]  # one network input
-    torso: str  # "mlp" | "cnn" ("auto" resolved)
+    torso: str  # "mlp" | "cnn" | "nature_cnn" ("auto" resolved)
     categories: int | None  # discrete observations: the one-hot size
 
     def encode(self, obs: Any) -> jax.Array:
@@ -188,18 +218,22 @@ class ObsEncoding(NamedTuple):
 
 
 def obs_encoding(obs_space: Any, torso: str = "auto") -> ObsEncoding:
-    """The encoding of ``obs_space``; ``torso="auto"`` is "cnn" for image observations [H, W, C]."""
+    """The encoding of ``obs_space``; ``torso="auto"`` is "nature_cnn" for image observations
+    [H, W, C] of at least 36x36 pixels (Atari's), "cnn" for smaller ones (MinAtar's), else "mlp"."""
     categories = obs_space.n if isinstance(obs_space, spaces.Discrete) else None
     shape = (categories,) if categories is not None else tuple(obs_space.shape)
     if torso == "auto":
-        torso = "cnn" if len(shape) == 3 else "mlp"
+        torso = "mlp" if len(shape) != 3 else "nature_cnn" if min(shape[:2]) >= NATURE_CNN_MIN_SIZE else "cnn"
     return ObsEncoding(shape, torso, categories)
 
 
 def make_torso(kind: str, hidden: Sequence[int], activation: str, obs_ndim: int = 1, noisy: bool = False,
                layer_norm: bool = False) -> nn.Module:
-    """``kind`` "cnn" (MinAtar frames) or "mlp" over observations of ``obs_ndim`` axes; ``noisy``:
-    its dense layers are NoisyDense; ``layer_norm``: a LayerNorm before each activation."""
+    """``kind`` "cnn" (MinAtar frames), "nature_cnn" (Atari frames; fixed layers: ``hidden`` and
+    ``activation`` unused) or "mlp" over observations of ``obs_ndim`` axes; ``noisy``: its dense
+    layers are NoisyDense; ``layer_norm``: a LayerNorm before each activation."""
+    if kind == "nature_cnn":
+        return NatureCNN(noisy=noisy, layer_norm=layer_norm)
     if kind == "cnn":
         return MinAtarCNN(hidden=tuple(hidden), activation=activation, noisy=noisy, layer_norm=layer_norm)
     return MLP(hidden=tuple(hidden), activation=activation, obs_ndim=obs_ndim, noisy=noisy, layer_norm=layer_norm)
@@ -214,7 +248,7 @@ class ActorCritic(nn.Module):
 
     hidden: Sequence[int]
     activation: str = "tanh"
-    torso: str = "mlp"  # "mlp" | "cnn"
+    torso: str = "mlp"  # "mlp" | "cnn" | "nature_cnn"
     shared: bool = False
     num_actions: int | None = None
     action_dim: int | None = None
@@ -267,7 +301,7 @@ class RecurrentActorCritic(nn.Module):
     cell: str = "gru"
     size: int = 64
     activation: str = "tanh"
-    torso: str = "mlp"  # "mlp" | "cnn"
+    torso: str = "mlp"  # "mlp" | "cnn" | "nature_cnn"
     shared: bool = True
     num_actions: int | None = None
     action_dim: int | None = None
@@ -309,7 +343,7 @@ class QNetwork(nn.Module):
     num_actions: int
     hidden: Sequence[int] = (64, 64)
     activation: str = "relu"
-    torso: str = "mlp"  # "mlp" | "cnn"
+    torso: str = "mlp"  # "mlp" | "cnn" | "nature_cnn"
     dueling: bool = False
     obs_ndim: int = 1  # axes of one observation
     atoms: int = 0  # 0: one value per action; else outputs per action of a distributional head

@@ -187,14 +187,23 @@ class GymnasiumEnv(environment.Environment):
 
     host_stepped = True  # the engine keeps such runs on one device
 
-    def __init__(self, env_id: str, make: Callable[[], Any]):
+    def __init__(self, env_id: str, make: Callable[[], Any], obs_dtype: Any = None,
+                 eval_steps: int = NO_TIME_LIMIT_EVAL_STEPS):
+        """``obs_dtype``: a Box observation's dtype in jaxrl (default float32; Atari keeps its uint8
+        frames, a quarter of the memory in a replay buffer); ``eval_steps``: evaluation's step cap
+        where the env has no ``TimeLimit`` wrapper."""
         super().__init__()
         probe = make()
         self.env_id = env_id
         self._obs_space = _gymnax_space(probe.observation_space, "observation", env_id)
         self._action_space = _gymnax_space(probe.action_space, "action", env_id)
         self._time_limit = _time_limit(probe)
-        obs_dtype = jnp.int32 if isinstance(self._obs_space, spaces.Discrete) else jnp.float32
+        self._eval_steps = int(eval_steps)
+        if obs_dtype is None or isinstance(self._obs_space, spaces.Discrete):
+            obs_dtype = jnp.int32 if isinstance(self._obs_space, spaces.Discrete) else jnp.float32
+        else:
+            box = self._obs_space
+            self._obs_space = spaces.Box(box.low, box.high, box.shape, obs_dtype)
         self.host = HostEnvs(make, obs_dtype, probe.action_space)
         probe.close()
         obs_shape = tuple(getattr(self._obs_space, "shape", ()) or ())
@@ -217,7 +226,7 @@ class GymnasiumEnv(environment.Environment):
 
     @property
     def default_params(self) -> GymnasiumParams:
-        return GymnasiumParams(max_steps_in_episode=int(self._time_limit or NO_TIME_LIMIT_EVAL_STEPS))
+        return GymnasiumParams(max_steps_in_episode=int(self._time_limit or self._eval_steps))
 
     def observation_space(self, params: Any = None) -> Any:
         return self._obs_space

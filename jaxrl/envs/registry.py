@@ -94,11 +94,13 @@ def _entry(env_id: str) -> EnvEntry:
     entry = _REGISTRY.get(env_id)
     if entry is not None:
         return entry
-    from jaxrl.envs import jumanji_suite, xland_minigrid
+    from jaxrl.envs import atari, jumanji_suite, xland_minigrid
     from jaxrl.envs.gymnasium_bridge import PREFIX, registered_factory
 
     if env_id.startswith(PREFIX):
         return EnvEntry(registered_factory(env_id[len(PREFIX):]))
+    if env_id.startswith(atari.PREFIX):
+        return EnvEntry(atari.factory(env_id))
     if env_id.startswith(xland_minigrid.PREFIX):
         return EnvEntry(xland_minigrid.factory(env_id[len(xland_minigrid.PREFIX):]))
     if env_id.startswith(jumanji_suite.PREFIX):

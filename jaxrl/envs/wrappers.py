@@ -30,6 +30,12 @@ def success_fn(env: environment.Environment) -> SuccessFn | None:
     return None
 
 
+def evaluation_env(env: Any) -> Any:
+    """The env evaluation steps: ``env.evaluation_env`` where it defines one (an Atari env without its
+    training-only ``episodic_life`` and ``clip_rewards``, so that scores are the real game's), else ``env``."""
+    return getattr(env, "evaluation_env", env)
+
+
 def host_stepped(env: Any) -> bool:
     """Whether ``env`` steps on the host (the Gymnasium bridge): the engine keeps its runs on one
     device, and evaluation maps over runs (an io_callback cannot sit in a vmapped ``while_loop``)."""
