@@ -338,6 +338,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
             rows.append([env_id, f"unavailable: {type(error).__name__}", "", ""])
     print(format_table(rows))
     _print_xminigrid_ids()
+    _print_brax_ids()
     _print_gymnasium_ids(args.gymnasium)
     return 0
 
@@ -351,6 +352,18 @@ def _print_xminigrid_ids() -> None:
         print(f"\nXLand-MiniGrid ({len(ids)} ids, JAX-native): " + ", ".join(ids))
     else:
         print(f"\nXLand-MiniGrid's grid worlds, as xminigrid/MiniGrid-*, once installed: {xland_minigrid.INSTALL}")
+
+
+def _print_brax_ids() -> None:
+    """Brax's physics tasks (JAX-native), or the extra that brings them."""
+    from jaxrl.envs import brax_envs
+
+    ids = brax_envs.available_ids()
+    if ids:
+        print(f"\nBrax ({len(ids)} ids, JAX-native, continuous actions in [-1, 1], time limit "
+              f"{brax_envs.DEFAULT_EPISODE_STEPS}): " + ", ".join(ids))
+    else:
+        print(f"\nBrax's physics tasks, as brax/NAME (brax/hopper, brax/ant, ...), once installed: {brax_envs.INSTALL}")
 
 
 def _print_gymnasium_ids(every: bool) -> None:

@@ -94,13 +94,15 @@ def _entry(env_id: str) -> EnvEntry:
     entry = _REGISTRY.get(env_id)
     if entry is not None:
         return entry
-    from jaxrl.envs import xland_minigrid
+    from jaxrl.envs import brax_envs, xland_minigrid
     from jaxrl.envs.gymnasium_bridge import PREFIX, registered_factory
 
     if env_id.startswith(PREFIX):
         return EnvEntry(registered_factory(env_id[len(PREFIX):]))
     if env_id.startswith(xland_minigrid.PREFIX):
         return EnvEntry(xland_minigrid.factory(env_id[len(xland_minigrid.PREFIX):]))
+    if env_id.startswith(brax_envs.PREFIX):
+        return EnvEntry(brax_envs.factory(env_id[len(brax_envs.PREFIX):]))
     raise unknown_name_error("env id", env_id, list(_REGISTRY))
 
 
