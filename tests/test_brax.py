@@ -1,6 +1,9 @@
 """Brax through jaxrl's adapter: every transition equals brax's own raw stepping, the time limit is
 truncation (bootstrapped) and brax's ``done`` termination, bad names are refused, and an agent learns."""
 
+import re
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +13,7 @@ pytest.importorskip("brax")
 
 import jaxrl  # noqa: E402
 from jaxrl.envs import make_env  # noqa: E402
-from jaxrl.envs.brax_envs import require_brax  # noqa: E402
+from jaxrl.envs.brax_envs import available_ids, require_brax  # noqa: E402
 from jaxrl.errors import ConfigError  # noqa: E402
 
 ENVS, STEPS, LIMIT = 32, 60, 25
@@ -76,7 +79,7 @@ def test_the_time_limit_is_truncation_not_termination():
     assert not np.array_equal(obs, info["final_observation"])  # the final observation is kept, not the reset one
 
 
-def test_bad_names_and_arguments_are_refused():
+def test_bad_names_and_arguments_are_refused(monkeypatch):
     with pytest.raises(ConfigError, match="unknown Brax env 'hoper'. Did you mean 'hopper'"):
         make_env("brax/hoper")
     with pytest.raises(ConfigError, match="backend should be in"):
@@ -85,6 +88,10 @@ def test_bad_names_and_arguments_are_refused():
         make_env("brax/hopper", healthy_rewrd=2.0)
     env, _ = make_env("brax/hopper", backend="generalized", healthy_reward=2.0)  # the task's own arguments
     assert env.backend == "generalized" and env.brax_env._healthy_reward == 2.0
+    monkeypatch.setitem(sys.modules, "brax.envs", None)  # as if the extra were not installed
+    with pytest.raises(ConfigError, match=re.escape('brax/ envs need Brax: pip install "jaxrl[brax]"')):
+        make_env("brax/hopper")
+    assert available_ids() == []
 
 
 def test_ppo_learns_to_balance_the_pendulum():
