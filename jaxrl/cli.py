@@ -340,6 +340,7 @@ def cmd_envs(args: argparse.Namespace) -> int:
     _print_xminigrid_ids()
     _print_jumanji_ids()
     _print_atari_ids()
+    _print_brax_ids()
     _print_gymnasium_ids(args.gymnasium)
     return 0
 
@@ -378,6 +379,16 @@ def _print_atari_ids() -> None:
               "no-op starts, sticky actions): " + ", ".join(ids))
     else:
         print(f"\nAtari games, as ALE/NAME-v5 (ALE/Breakout-v5, ALE/MsPacman-v5, ...), once installed: {atari.INSTALL}")
+def _print_brax_ids() -> None:
+    """Brax's physics tasks (JAX-native), or the extra that brings them."""
+    from jaxrl.envs import brax_envs
+
+    ids = brax_envs.available_ids()
+    if ids:
+        print(f"\nBrax ({len(ids)} ids, JAX-native, continuous actions in [-1, 1], time limit "
+              f"{brax_envs.DEFAULT_EPISODE_STEPS}): " + ", ".join(ids))
+    else:
+        print(f"\nBrax's physics tasks, as brax/NAME (brax/hopper, brax/ant, ...), once installed: {brax_envs.INSTALL}")
 
 
 def _print_gymnasium_ids(every: bool) -> None:

@@ -86,9 +86,46 @@ def jumanji_native(name: str) -> NativeRun:
     return build
 
 
+def brax_native(name: str) -> NativeRun:
+    def build(num_envs: int, length: int) -> Callable[[jax.Array], jax.Array]:
+        import brax  # noqa: F401  # missing: an ImportError, reported as not installed
+
+        from jaxrl.envs.brax_envs import DEFAULT_EPISODE_STEPS, BraxEnv, require_brax
+
+        # brax's raw env on the adapter's backend; brax.envs.create's wrappers would add their own
+        # time limit and an auto-reset that replays one cached first state. Ended episodes (brax's done,
+        # or the time limit) restart here from fresh keys, as the adapter does.
+        env = require_brax().get_environment(name, backend=BraxEnv(name).backend)
+        reset, step = jax.vmap(env.reset), jax.vmap(env.step)
+
+        def run(key: jax.Array) -> jax.Array:
+            reset_key, key = jax.random.split(key)
+            state = reset(jax.random.split(reset_key, num_envs))
+
+            def body(carry, step_key):
+                state, count = carry
+                act_key, next_key = jax.random.split(step_key)
+                action = jax.random.uniform(act_key, (num_envs, env.action_size), minval=-1.0, maxval=1.0)
+                state = step(state, action)
+                reward = state.reward.sum()
+                count = count + 1
+                done = jnp.logical_or(state.done > 0, count >= DEFAULT_EPISODE_STEPS)
+                first = reset(jax.random.split(next_key, num_envs))
+                state = jax.tree.map(lambda r, s: jnp.where(done.reshape((-1,) + (1,) * (s.ndim - 1)), r, s), first, state)
+                return (state, jnp.where(done, 0, count)), reward
+
+            count = jnp.zeros(num_envs, jnp.int32)
+            return jax.lax.scan(body, (state, count), jax.random.split(key, length))[1].sum()
+
+        return run
+
+    return build
+
+
 CASES: list[Case] = [
     Case("xminigrid", "xminigrid/MiniGrid-Empty-8x8", xminigrid_native("MiniGrid-Empty-8x8")),
     Case("jumanji", "jumanji/Snake-v1", jumanji_native("Snake-v1")),
+    Case("brax", "brax/inverted_pendulum", brax_native("inverted_pendulum")),
 ]
 
 

@@ -74,6 +74,7 @@ def test_envs_lists_ids_with_spaces(capsys):
         assert line in printed
     assert "Discrete(500)" in printed and "Box(4,)" in printed
     assert "Gymnasium ids stepped on the host, as gymnasium:ID" in printed  # the bridge's ids, counted
+    assert "brax/inverted_pendulum" in printed or 'pip install "jaxrl[brax]"' in printed  # Brax's ids, or its extra
     assert cli.main(["envs", "--gymnasium"]) == 0
     assert "gymnasium:LunarLander-v3" in capsys.readouterr().out.splitlines()
 

@@ -94,7 +94,7 @@ def _entry(env_id: str) -> EnvEntry:
     entry = _REGISTRY.get(env_id)
     if entry is not None:
         return entry
-    from jaxrl.envs import atari, jumanji_suite, xland_minigrid
+    from jaxrl.envs import atari, brax_envs, jumanji_suite, xland_minigrid
     from jaxrl.envs.gymnasium_bridge import PREFIX, registered_factory
 
     if env_id.startswith(PREFIX):
@@ -105,6 +105,8 @@ def _entry(env_id: str) -> EnvEntry:
         return EnvEntry(xland_minigrid.factory(env_id[len(xland_minigrid.PREFIX):]))
     if env_id.startswith(jumanji_suite.PREFIX):
         return EnvEntry(jumanji_suite.factory(env_id[len(jumanji_suite.PREFIX):]))
+    if env_id.startswith(brax_envs.PREFIX):
+        return EnvEntry(brax_envs.factory(env_id[len(brax_envs.PREFIX):]))
     raise unknown_name_error("env id", env_id, list(_REGISTRY))
 
 
