@@ -105,3 +105,29 @@ def test_envs_without_a_drawing_fail_clearly(tmp_path):
     with pytest.raises(jaxrl.ConfigError, match="no drawing for"):
         render.render_gif(agent, _params(agent), tmp_path / "x.gif")
     assert not (tmp_path / "x.gif").exists()
+
+
+@pytest.mark.parametrize("env_id,module", [("ALE/Breakout-v5", "ale_py"), ("xminigrid/MiniGrid-FourRooms", "xminigrid")])
+def test_atari_and_minigrid_draw_what_the_agent_sees(env_id, module):
+    pytest.importorskip(module)
+    env, params = jaxrl.make_env(env_id)
+    draw = render.drawer_for(env)
+    a, b = (np.asarray(env.reset(jax.random.key(k), params)[0]) for k in (1, 2))
+    first, second = np.asarray(draw(a)), np.asarray(draw(b))
+    assert first.ndim == 3 and first.shape[-1] == 3 and min(first.shape[:2]) >= 100
+    assert len(np.unique(first.reshape(-1, 3), axis=0)) >= 3
+    assert not np.array_equal(first, second) or np.array_equal(a, b)
+    if module == "ale_py":  # the newest frame, scaled 3x: every pixel is the frame's grey
+        np.testing.assert_array_equal(first[::3, ::3, 0], a[..., -1])
+    else:  # the agent's own cell, bottom centre, holds xminigrid's red triangle
+        cell = first.shape[0] // a.shape[0]
+        tile = first[(a.shape[0] - 1) * cell:, (a.shape[1] // 2) * cell:(a.shape[1] // 2 + 1) * cell]
+        red = (tile[..., 0] > 150) & (tile[..., 1] < 100) & (tile[..., 2] < 100)
+        assert red.sum() > 0.1 * red.size
+
+
+def test_a_minigrid_policy_renders_to_a_gif(tmp_path):
+    pytest.importorskip("xminigrid")
+    agent = jaxrl.agents.make("ppo", "xminigrid/MiniGrid-Empty-5x5", config={"num_envs": 1})
+    episodes = render.render_gif(agent, _params(agent), tmp_path / "episode.gif", episodes=1, max_steps=5)
+    assert Image.open(tmp_path / "episode.gif").n_frames == len(episodes[0]["observations"])

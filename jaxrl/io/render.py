@@ -197,6 +197,33 @@ def minatar_drawer(env: Any) -> Drawer:
     return draw
 
 
+def atari_drawer(env: Any) -> Drawer:
+    """What the agent sees of an Atari game: the newest of its stacked grey 84x84 frames, 3x."""
+    def draw(obs: np.ndarray) -> Any:
+        from PIL import Image
+
+        frame = np.asarray(obs)[..., -1].astype(np.uint8)
+        return Image.fromarray(frame, "L").convert("RGB").resize((frame.shape[1] * 3, frame.shape[0] * 3),
+                                                                  Image.NEAREST)
+
+    return draw
+
+
+def minigrid_drawer(env: Any) -> Drawer:
+    """XLand-MiniGrid's agent view (tile and colour ids, [7, 7, 2]) in xminigrid's own tile drawings,
+    the agent at the bottom centre facing up, as the view is aligned; unseen cells are blank."""
+    def draw(obs: np.ndarray) -> Any:
+        from PIL import Image
+        from xminigrid.rendering.rgb_render import render
+        from xminigrid.types import AgentState
+
+        view = np.asarray(obs).astype(np.int64)
+        agent = AgentState(position=np.array([view.shape[0] - 1, view.shape[1] // 2]), direction=np.array(0))
+        return Image.fromarray(render(view, agent, view_size=view.shape[0], tile_size=SIZE // view.shape[0]))
+
+    return draw
+
+
 _BY_CLASS: dict[str, Callable[[Any], Drawer]] = {
     "FrozenLake": frozen_lake_drawer,
     "Taxi": taxi_drawer,
@@ -206,6 +233,8 @@ _BY_CLASS: dict[str, Callable[[Any], Drawer]] = {
     "MountainCar": mountain_car_drawer,
     "ContinuousMountainCar": mountain_car_drawer,
     "Pendulum": pendulum_drawer,
+    "AtariEnv": atari_drawer,
+    "XMiniGrid": minigrid_drawer,
 }
 
 
@@ -218,7 +247,8 @@ def drawer_for(env: Any) -> Drawer:
     if "minatar" in type(env).__module__.lower():
         return minatar_drawer(env)
     raise ConfigError(f"no drawing for {type(env).__name__}: render supports FrozenLake, Taxi, CliffWalking, CartPole, "
-                      "Acrobot, MountainCar, MountainCarContinuous, Pendulum and MinAtar envs")
+                      "Acrobot, MountainCar, MountainCarContinuous, Pendulum, MinAtar, Atari (ALE/) and "
+                      "XLand-MiniGrid (xminigrid/) envs")
 
 
 # ----------------------------------------------------------------------------------- rollouts
