@@ -38,11 +38,10 @@ final observation that never reaches the learner), its state lives in C++ outsid
 (no ``vmap``: seeds can only be more envs of one vector env; nothing of it in a checkpoint), and
 its preprocessing is its own. The bridge gives exactly Gymnasium's transitions, the same
 truncation handling as every other jaxrl env, and per-run seeding. The price is speed:
-``scripts/bench_atari.py`` (random actions in a jitted scan, 8 or 32 envs, on a loaded 2-core
-machine) measured Breakout at about 280-290 env steps/s through the bridge, 1,380 for the same
-Gymnasium envs in a plain Python loop and 1,530-1,550 through ALE's XLA interface (MsPacman:
-290-370, 1,420-1,440, 1,610-1,760). Most of the bridge's time is outside the envs' own steps
-(0.58 s of 3.02 s for 8 envs x 100 steps), a cost not yet explained (README.md's Atari section).
+``scripts/bench_atari.py`` (random actions in a jitted scan, 8 or 32 envs, env construction
+excluded) measured Breakout at 650-820 env steps/s through the bridge, 1,240-1,650 for the same
+Gymnasium envs in a plain Python loop and 2,730-3,740 through ALE's XLA interface (MsPacman:
+1,110-1,160, 1,780-1,790, 3,540-4,240); README.md's Atari section has the table.
 
 Resume: the host envs are not in a checkpoint; a resumed run starts new games, each first step
 reported as a time-limit truncation (the bridge's stale-state rule). Needs the ``atari`` extra
