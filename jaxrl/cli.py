@@ -337,58 +337,36 @@ def cmd_envs(args: argparse.Namespace) -> int:
         except Exception as error:  # an env that cannot be built here still gets listed
             rows.append([env_id, f"unavailable: {type(error).__name__}", "", ""])
     print(format_table(rows))
-    _print_xminigrid_ids()
-    _print_jumanji_ids()
-    _print_atari_ids()
-    _print_brax_ids()
+    _print_suite_ids()
     _print_gymnasium_ids(args.gymnasium)
     return 0
 
 
-def _print_xminigrid_ids() -> None:
-    """XLand-MiniGrid's offline ids (JAX-native), or the extra that brings them."""
-    from jaxrl.envs import xland_minigrid
-
-    ids = xland_minigrid.available_ids()
-    if ids:
-        print(f"\nXLand-MiniGrid ({len(ids)} ids, JAX-native): " + ", ".join(ids))
-    else:
-        print(f"\nXLand-MiniGrid's grid worlds, as xminigrid/MiniGrid-*, once installed: {xland_minigrid.INSTALL}")
-
-
-def _print_jumanji_ids() -> None:
-    """Jumanji's registered ids (JAX-native), or the extra that brings them."""
-    from jaxrl.envs import jumanji_suite
-
-    ids = jumanji_suite.available_ids()
-    if ids:
-        print(f"\nJumanji ({len(ids)} ids, JAX-native; the single-agent ones with discrete actions train, multi-agent "
-              "and continuous ones are refused when made): " + ", ".join(ids))
-    else:
-        print(f"\nJumanji's envs, as jumanji/NAME (jumanji/Snake-v1, jumanji/Maze-v0, ...), once installed: "
-              f"{jumanji_suite.INSTALL}")
+# The suites `jaxrl envs` lists after the registry: (module in jaxrl.envs, the line's title when
+# installed, what to install them as when not); each module has available_ids() and INSTALL.
+_SUITES = (
+    ("xland_minigrid", "XLand-MiniGrid ({n} ids, JAX-native)",
+     "XLand-MiniGrid's grid worlds, as xminigrid/MiniGrid-*"),
+    ("jumanji_suite", "Jumanji ({n} ids, JAX-native; the single-agent ones with discrete actions train, multi-agent "
+     "and continuous ones are refused when made)", "Jumanji's envs, as jumanji/NAME (jumanji/Snake-v1, jumanji/Maze-v0, ...)"),
+    ("atari", "Atari ({n} ids, ALE v5 stepped on the host; grey 84x84, frame skip 4, frame stack 4, no-op starts, "
+     "sticky actions)", "Atari games, as ALE/NAME-v5 (ALE/Breakout-v5, ALE/MsPacman-v5, ...)"),
+    ("brax_envs", "Brax ({n} ids, JAX-native, continuous actions in [-1, 1], time limit 1000 by default)",
+     "Brax's physics tasks, as brax/NAME (brax/hopper, brax/ant, ...)"),
+)
 
 
-def _print_atari_ids() -> None:
-    """ALE's Atari ids (stepped on the host), or the extra that brings them."""
-    from jaxrl.envs import atari
+def _print_suite_ids() -> None:
+    """Each optional suite's ids, or the extra that brings them."""
+    import importlib
 
-    ids = atari.available_ids()
-    if ids:
-        print(f"\nAtari ({len(ids)} ids, ALE v5 stepped on the host; grey 84x84, frame skip 4, frame stack 4, "
-              "no-op starts, sticky actions): " + ", ".join(ids))
-    else:
-        print(f"\nAtari games, as ALE/NAME-v5 (ALE/Breakout-v5, ALE/MsPacman-v5, ...), once installed: {atari.INSTALL}")
-def _print_brax_ids() -> None:
-    """Brax's physics tasks (JAX-native), or the extra that brings them."""
-    from jaxrl.envs import brax_envs
-
-    ids = brax_envs.available_ids()
-    if ids:
-        print(f"\nBrax ({len(ids)} ids, JAX-native, continuous actions in [-1, 1], time limit "
-              f"{brax_envs.DEFAULT_EPISODE_STEPS}): " + ", ".join(ids))
-    else:
-        print(f"\nBrax's physics tasks, as brax/NAME (brax/hopper, brax/ant, ...), once installed: {brax_envs.INSTALL}")
+    for name, title, missing in _SUITES:
+        suite = importlib.import_module(f"jaxrl.envs.{name}")
+        ids = suite.available_ids()
+        if ids:
+            print(f"\n{title.format(n=len(ids))}: " + ", ".join(ids))
+        else:
+            print(f"\n{missing}, once installed: {suite.INSTALL}")
 
 
 def _print_gymnasium_ids(every: bool) -> None:

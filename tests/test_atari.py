@@ -18,31 +18,9 @@ gymnasium = pytest.importorskip("gymnasium")
 
 import jaxrl  # noqa: E402
 from jaxrl.core.networks import NatureCNN, obs_encoding  # noqa: E402
-from jaxrl.core.rollout import VecEnv  # noqa: E402
+from bridge_steps import jaxrl_trajectory as _jaxrl_trajectory  # noqa: E402
 from jaxrl.envs.wrappers import evaluation_env  # noqa: E402
 from jaxrl.errors import ConfigError  # noqa: E402
-
-
-def _jaxrl_trajectory(env, params, key, actions):
-    """Reset ``actions.shape[1]`` copies and step them with ``actions`` in one jitted scan; also the
-    seeds the bridge derived from the keys (for the reference's resets) and the last state."""
-    venv = VecEnv(env, params, actions.shape[1])
-    reset_key, steps_key = jax.random.split(key)
-
-    def run(reset_key, steps_key, actions):
-        obs, state = venv.reset(reset_key)
-        step_keys = jax.random.split(steps_key, actions.shape[0])
-
-        def body(state, inputs):
-            step_key, action = inputs
-            state, out = venv.step(step_key, state, action)
-            seeds = jax.vmap(env._seed)(jax.random.split(step_key, venv.num_envs))
-            return state, (out.obs, out.reward, out.terminated, out.truncated, out.final_obs, seeds)
-
-        state, steps = jax.lax.scan(body, state, (step_keys, actions))
-        return obs, jax.vmap(env._seed)(jax.random.split(reset_key, venv.num_envs)), steps, state
-
-    return jax.device_get(jax.jit(run)(reset_key, steps_key, actions))
 
 
 def _direct(env_id, **ale_kwargs):
@@ -158,13 +136,13 @@ def test_bad_ids_arguments_and_a_missing_extra_are_refused_clearly(monkeypatch, 
         jaxrl.make_env("ALE/Breakout-v5", episodic_life="yes")
     with pytest.raises(ConfigError, match="bogus"):
         jaxrl.make_env("ALE/Breakout-v5", bogus=1)
-    cli._print_atari_ids()
+    cli._print_suite_ids()
     out = capsys.readouterr().out
     assert "ALE/Breakout-v5" in out and "ALE/MsPacman-v5" in out
     monkeypatch.setitem(sys.modules, "ale_py", None)  # import ale_py raises ImportError
     with pytest.raises(ConfigError, match=re.escape('pip install "jaxrl[atari]"')):
         jaxrl.make_env("ALE/Breakout-v5")
-    cli._print_atari_ids()
+    cli._print_suite_ids()
     assert 'once installed: pip install "jaxrl[atari]"' in capsys.readouterr().out
 
 

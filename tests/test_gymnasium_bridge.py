@@ -11,31 +11,9 @@ import pytest
 gymnasium = pytest.importorskip("gymnasium")
 
 import jaxrl  # noqa: E402
-from jaxrl.core.rollout import VecEnv  # noqa: E402
+from bridge_steps import jaxrl_trajectory as _jaxrl_trajectory  # noqa: E402
 from jaxrl.envs import gymnasium_bridge  # noqa: E402
 from jaxrl.errors import ConfigError  # noqa: E402
-
-
-def _jaxrl_trajectory(env, params, key, actions):
-    """Reset ``actions.shape[1]`` copies, then step them with ``actions`` (in one jitted scan); also
-    return the reset seeds the bridge derived from the keys."""
-    venv = VecEnv(env, params, actions.shape[1])
-    reset_key, steps_key = jax.random.split(key)
-
-    def run(reset_key, steps_key, actions):
-        obs, state = venv.reset(reset_key)
-        step_keys = jax.random.split(steps_key, actions.shape[0])
-
-        def body(state, inputs):
-            step_key, action = inputs
-            state, out = venv.step(step_key, state, action)
-            seeds = jax.vmap(env._seed)(jax.random.split(step_key, venv.num_envs))
-            return state, (out.obs, out.reward, out.terminated, out.truncated, out.final_obs, seeds)
-
-        _, steps = jax.lax.scan(body, state, (step_keys, actions))
-        return obs, jax.vmap(env._seed)(jax.random.split(reset_key, venv.num_envs)), steps
-
-    return jax.device_get(jax.jit(run)(reset_key, steps_key, actions))
 
 
 def _gymnasium_trajectory(make, reset_seeds, step_seeds, actions):
@@ -73,7 +51,7 @@ def test_transitions_equal_gymnasium_side_by_side(env_id):
     case = CASES[env_id]
     env, params = jaxrl.make_env(f"gymnasium:{env_id}", **case["kwargs"])
     actions = case["actions"](np.random.default_rng(0), (60, 3))
-    first, reset_seeds, (obs, reward, terminated, truncated, final, step_seeds) = _jaxrl_trajectory(
+    first, reset_seeds, (obs, reward, terminated, truncated, final, step_seeds), _ = _jaxrl_trajectory(
         env, params, jax.random.key(3), jnp.asarray(actions))
     make = lambda: gymnasium.make(env_id, **case["kwargs"])  # noqa: E731
     ref_first, rows = _gymnasium_trajectory(make, reset_seeds, step_seeds, actions)
@@ -110,7 +88,7 @@ def test_registered_class_truncates_at_its_time_limit_and_q_learning_bootstraps_
         jaxrl.register_gymnasium_env("ConstantReward-v0", ConstantReward)
     env, params = jaxrl.make_env("ConstantReward-v0", max_episode_steps=5)
     assert params.max_steps_in_episode == 5
-    *_, (_, reward, terminated, truncated, final, _) = _jaxrl_trajectory(env, params, jax.random.key(0),
+    *_, (_, reward, terminated, truncated, final, _), _ = _jaxrl_trajectory(env, params, jax.random.key(0),
                                                                          jnp.zeros((10, 1), jnp.int32))
     assert truncated[:, 0].tolist() == [False] * 4 + [True] + [False] * 4 + [True] and not terminated.any()
     result = jaxrl.train("q_learning", "ConstantReward-v0", env_kwargs={"max_episode_steps": 5}, seeds=1, steps=2_000,

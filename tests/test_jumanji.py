@@ -169,14 +169,14 @@ def test_without_jumanji_the_error_names_the_extra(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "jumanji", None)  # import jumanji raises ImportError
     with pytest.raises(ConfigError, match=re.escape('pip install "jaxrl[jumanji]"')):
         make_env("jumanji/Snake-v1")
-    cli._print_jumanji_ids()
+    cli._print_suite_ids()
     assert 'once installed: pip install "jaxrl[jumanji]"' in capsys.readouterr().out
 
 
 def test_jaxrl_envs_lists_the_ids(capsys):
     from jaxrl import cli
 
-    cli._print_jumanji_ids()
+    cli._print_suite_ids()
     out = capsys.readouterr().out
     assert "jumanji/Snake-v1" in out and "jumanji/Maze-v0" in out
 
