@@ -1,9 +1,11 @@
-"""Reproduce an intermittent hang found in session 19: TD3 on gymnasium:HalfCheetah-v5 (the
-Gymnasium bridge) sometimes never finishes its compiled init program. Each attempt is a fresh
-process that stops right after the init (normally about 2 s); an attempt still in the init after
-``--timeout`` seconds counts as hung (2 of 9 attempts here). In the hung process py-spy showed the
-main thread waiting in XLA's CpuPjRtRawLoadedExecutable::Execute (BlockUntilReady) and no Python
-thread running the bridge's io_callback.
+"""Reproduce an intermittent hang found in session 19: TD3 (twin critics, 256x256) on
+gymnasium:HalfCheetah-v5 sometimes never finishes its compiled init program. Each attempt is a
+fresh process that stops right after the init (normally about 2 s); an attempt still in the init
+after ``--timeout`` seconds counts as hung (3 of 15 attempts here). gdb on a hung process: both
+threads of XLA's 2-thread intra-op pool sit in jaxlib's LAPACK QR kernel (``lapack_sgeqrf_ffi``,
+the orthogonal initialiser), each in ``ParallelBatchMap`` waiting for batch subtasks queued on the
+same pool: the critic ensemble's ``nn.vmap`` makes its QRs batched, and two of them at once leave
+no thread for the subtasks. The env is not involved (the bridge's callback never ran).
 
     python scripts/repro_bridge_init_hang.py [--attempts 8] [--timeout 30]
 """
