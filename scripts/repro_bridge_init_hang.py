@@ -1,7 +1,7 @@
 """Reproduce an intermittent hang found in session 19: TD3 (twin critics, 256x256) on
 gymnasium:HalfCheetah-v5 sometimes never finishes its compiled init program. Each attempt is a
 fresh process that stops right after the init (normally about 2 s); an attempt still in the init
-after ``--timeout`` seconds counts as hung (3 of 15 attempts here). gdb on a hung process: both
+after ``--timeout`` seconds counts as hung (6 of 19 launches here). gdb on a hung process: both
 threads of XLA's 2-thread intra-op pool sit in jaxlib's LAPACK QR kernel (``lapack_sgeqrf_ffi``,
 the orthogonal initialiser), each in ``ParallelBatchMap`` waiting for batch subtasks queued on the
 same pool: the critic ensemble's ``nn.vmap`` makes its QRs batched, and two of them at once leave
