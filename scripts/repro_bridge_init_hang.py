@@ -5,7 +5,9 @@ after ``--timeout`` seconds counts as hung (6 of 19 launches here). gdb on a hun
 threads of XLA's 2-thread intra-op pool sit in jaxlib's LAPACK QR kernel (``lapack_sgeqrf_ffi``,
 the orthogonal initialiser), each in ``ParallelBatchMap`` waiting for batch subtasks queued on the
 same pool: the critic ensemble's ``nn.vmap`` makes its QRs batched, and two of them at once leave
-no thread for the subtasks. The env is not involved (the bridge's callback never ran).
+no thread for the subtasks. The env is not involved (the bridge's callback never ran). Fixed the
+same session (``jaxrl.core.networks.orthogonal`` never batches its QR: 0 of 10 hung after); kept as
+the regression check.
 
     python scripts/repro_bridge_init_hang.py [--attempts 8] [--timeout 30]
 """

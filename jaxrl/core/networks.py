@@ -17,6 +17,8 @@ from typing import Any, Callable, Literal, NamedTuple, Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.custom_batching import custom_vmap
 from gymnax.environments import spaces
 
 from jaxrl.core.distributions import Categorical, DiagGaussian
@@ -31,8 +33,38 @@ Torso = Literal["mlp", "cnn", "nature_cnn", "auto"]
 NATURE_CNN_MIN_SIZE = 36  # the smallest frame the Nature CNN's three "VALID" convolutions take
 
 
+@custom_vmap
+def _qr(z: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return tuple(jnp.linalg.qr(z))
+
+
+@_qr.def_vmap
+def _qr_one_matrix_at_a_time(axis_size: int, in_batched: list[bool], z: jax.Array) -> tuple[Any, Any]:
+    """A batch of QRs as unbatched ones in sequence. jaxlib's batched LAPACK QR splits its batch
+    into tasks on XLA's intra-op thread pool and waits for them; two batched QRs at once (a critic
+    ensemble's, several runs per device) can hold every thread of a 2-core machine's pool, and the
+    init hung for good (BENCHMARKS.md, session 19). LAPACK computes each matrix bit for bit alike."""
+    (batched,) = in_batched
+    z = z if batched else jnp.broadcast_to(z, (axis_size,) + z.shape)
+    return jax.lax.map(_qr, z), (True, True)
+
+
+def orthogonal(scale: float = 1.0, column_axis: int = -1) -> Callable[..., jax.Array]:
+    """``jax.nn.initializers.orthogonal`` (the same values, bit for bit), its QR never batched."""
+    def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+        n_rows, n_cols = math.prod(shape) // shape[column_axis], shape[column_axis]
+        z = jax.random.normal(key, (max(n_rows, n_cols), min(n_rows, n_cols)), dtype)
+        q, r = _qr(z)
+        q = q * jnp.expand_dims(jnp.sign(jnp.linalg.diagonal(r)), -2)
+        q = q.mT if n_rows < n_cols else q
+        q = jnp.moveaxis(jnp.reshape(q, tuple(np.delete(shape, column_axis)) + (shape[column_axis],)), -1, column_axis)
+        return jnp.array(scale, dtype) * q
+
+    return init
+
+
 def dense(features: int, gain: float) -> nn.Dense:
-    return nn.Dense(features, kernel_init=nn.initializers.orthogonal(gain), bias_init=nn.initializers.zeros)
+    return nn.Dense(features, kernel_init=orthogonal(gain), bias_init=nn.initializers.zeros)
 
 
 def normalized(x: jax.Array, layer_norm: bool) -> jax.Array:
@@ -146,7 +178,7 @@ class PatchConv(nn.Module):
 
     features: int
     size: int = 3
-    kernel_init: Callable = nn.initializers.orthogonal(math.sqrt(2.0))
+    kernel_init: Callable = orthogonal(math.sqrt(2.0))
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -197,7 +229,7 @@ class NatureCNN(nn.Module):
         x = x.reshape((-1,) + x.shape[-3:])
         for features, size, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
             x = nn.Conv(features, (size, size), (stride, stride), padding="VALID",
-                        kernel_init=nn.initializers.orthogonal(math.sqrt(2.0)), bias_init=nn.initializers.zeros)(x)
+                        kernel_init=orthogonal(math.sqrt(2.0)), bias_init=nn.initializers.zeros)(x)
             x = nn.relu(normalized(x, self.layer_norm))
         x = x.reshape(batch + (-1,))
         return nn.relu(normalized(linear(512, math.sqrt(2.0), self.noisy)(x), self.layer_norm))
@@ -276,9 +308,9 @@ Recurrent = Literal["none", "gru", "lstm"]  # the recurrent cell of an on-policy
 def recurrent_cell(kind: str, size: int) -> nn.RNNCellBase:
     """flax's cell of ``kind`` ("gru" or "lstm") with ``size`` units."""
     if kind == "gru":
-        return nn.GRUCell(features=size)
+        return nn.GRUCell(features=size, recurrent_kernel_init=orthogonal())
     if kind == "lstm":
-        return nn.OptimizedLSTMCell(features=size)
+        return nn.OptimizedLSTMCell(features=size, recurrent_kernel_init=orthogonal())
     raise ValueError(f"unknown recurrent cell {kind!r}")
 
 
