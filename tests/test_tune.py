@@ -163,7 +163,9 @@ def test_two_workers_at_once_finish_exactly_the_trials_asked(storage):
     assert len(complete) == 5  # not 6: the worker that asked one too many failed it at once
     assert all(t.user_attrs.get("surplus") for t in trials if t.state == optuna.trial.TrialState.FAIL)
     assert len({t.number for t in trials}) == len(trials) and all(len(t.user_attrs["per_seed_return"]) == 2 for t in complete)
-    assert "5 complete trials" in outputs[0][0] and "best: jaxrl train q_learning --env FrozenLake-v1" in outputs[0][0]
+    # each worker prints the study as it stands when it stops: the one that stops last sees all 5
+    assert any("5 complete trials" in out and "best: jaxrl train q_learning --env FrozenLake-v1" in out
+               for out, _ in outputs), [out for out, _ in outputs]
 
 
 @pytest.mark.parametrize("storage", ["sqlite", "postgresql"], indirect=True)  # the journal file has no heartbeat
