@@ -18,6 +18,7 @@ import numpy as np
 from jaxrl.errors import ConfigError
 from jaxrl.core.agent import carried_act
 from jaxrl.core.rollout import VecEnv
+from jaxrl.envs.wrappers import evaluation_env
 from jaxrl.io.files import atomic_write_bytes
 
 SIZE = 256  # drawings are about this many pixels across
@@ -258,7 +259,7 @@ def rollout_observations(agent: Any, params: Any, episodes: int, seed: int = 0, 
     """Run ``episodes`` episodes of the deterministic policy; per episode, every observation
     (the last one the action led to, before auto-reset), the rewards and the return.
     ``on_episode(index, episode)`` is called as each episode ends (for progress)."""
-    venv = VecEnv(agent.env, agent.env_params, 1)
+    venv = VecEnv(evaluation_env(agent.env), agent.env_params, 1)  # the real game, as evaluation plays it
     max_steps = int(max_steps or agent.env_params.max_steps_in_episode)
     initial_carry, act_one = carried_act(agent)  # a recurrent policy's carry starts fresh each episode
     act = jax.jit(act_one)
