@@ -146,6 +146,26 @@ def test_bad_ids_arguments_and_a_missing_extra_are_refused_clearly(monkeypatch, 
     assert 'once installed: pip install "jaxrl[atari]"' in capsys.readouterr().out
 
 
+def test_nature_cnn_is_the_flax_conv_network():
+    """The Nature CNN's patch convolutions compute the nn.Conv network of the paper, on the same
+    parameters (its names are nn.Conv's, so checkpoints of either load in the other)."""
+    import flax.linen as nn
+
+    class FlaxNatureCNN(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            x = x.astype(jnp.float32) / 255.0
+            for features, size, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
+                x = nn.relu(nn.Conv(features, (size, size), (stride, stride), padding="VALID")(x))
+            return nn.relu(nn.Dense(512)(x.reshape(x.shape[:-3] + (-1,))))
+
+    frames = jax.random.randint(jax.random.key(0), (3, 84, 84, 4), 0, 256).astype(jnp.uint8)
+    params = NatureCNN().init(jax.random.key(1), frames)
+    flax_params = FlaxNatureCNN().init(jax.random.key(1), frames)
+    assert jax.tree.map(jnp.shape, flax_params) == jax.tree.map(jnp.shape, params)
+    np.testing.assert_allclose(NatureCNN().apply(params, frames), FlaxNatureCNN().apply(params, frames), rtol=1e-5, atol=1e-5)
+
+
 def test_nature_cnn_shapes_and_parameter_count():
     frames = jnp.zeros((2, 3, 84, 84, 4), jnp.uint8)
     net = NatureCNN()

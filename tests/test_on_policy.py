@@ -251,6 +251,22 @@ def test_patch_conv_equals_flax_conv(size):
     np.testing.assert_allclose(patch.apply(params, x), conv.apply(params, x), atol=1e-5)
 
 
+@pytest.mark.parametrize("size,stride,frame", [(8, 4, 84), (4, 2, 20), (3, 1, 9), (3, 2, 11), (5, 3, 17), (2, 4, 13)])
+def test_strided_patch_conv_equals_flax_conv(size, stride, frame):
+    """The Nature CNN's convolutions (VALID, strided, from a space-to-depth view) are nn.Conv's
+    function with its parameters, also where the stride does not divide the window or the frame."""
+    import flax.linen as nn
+
+    from jaxrl.core.networks import PatchConv
+
+    x = jax.random.uniform(jax.random.key(0), (2, 3, frame, frame + 1, 4))
+    conv = nn.Conv(8, (size, size), (stride, stride), padding="VALID")
+    params = conv.init(jax.random.key(1), x)
+    patch = PatchConv(8, size, stride, "VALID")
+    assert jax.tree.map(jnp.shape, patch.init(jax.random.key(1), x)) == jax.tree.map(jnp.shape, params)
+    np.testing.assert_allclose(patch.apply(params, x), conv.apply(params, x), atol=1e-5)
+
+
 def test_minatar_cnn_torso_trains_on_breakout():
     """The CNN torso is picked for MinAtar frames; a short PPO run moves the policy (smoke)."""
     config = {"num_envs": 8, "rollout_len": 16, "num_minibatches": 2, "num_epochs": 1, "activation": "relu", "hidden": (32,)}

@@ -155,29 +155,58 @@ class MLP(nn.Module):
         return x
 
 
-def image_patches(x: jax.Array, size: int) -> jax.Array:
-    """``[..., H, W, C] -> [..., H, W, size*size*C]``: each pixel's zero-padded ``size x size``
-    neighbourhood, row-major over the window, channels last (stride 1, "SAME" padding)."""
-    pad = size // 2
-    widths = [(0, 0)] * (x.ndim - 3) + [(pad, size - 1 - pad), (pad, size - 1 - pad), (0, 0)]
-    padded = jnp.pad(x, widths)
-    height, width = x.shape[-3], x.shape[-2]
-    return jnp.concatenate(
-        [padded[..., i : i + height, j : j + width, :] for i in range(size) for j in range(size)], axis=-1
-    )
+def image_patches(x: jax.Array, size: int, stride: int = 1, padding: str = "SAME") -> jax.Array:
+    """``[..., H, W, C] -> [..., OH, OW, size*size*C]``: each output pixel's ``size x size`` input
+    window (``padding`` "SAME": zero-padded, stride 1; "VALID": inside the frame, any ``stride``).
+
+    A window's entries are ordered (a, b, p, q, c) for the kernel row ``stride*a + p`` and column
+    ``stride*b + q`` (row-major over the window, channels last, when ``stride`` is 1; see
+    ``patch_kernel``). A strided window is cut from a space-to-depth view of the frame (each
+    ``stride x stride`` block of pixels one pixel of ``stride*stride*C`` channels): the windows are
+    then ``ceil(size/stride)**2`` unstrided slices, cheap to take and to differentiate.
+    """
+    if padding == "SAME":
+        if stride != 1:
+            raise ValueError("image_patches: SAME padding is stride 1 only")
+        pad = size // 2
+        x = jnp.pad(x, [(0, 0)] * (x.ndim - 3) + [(pad, size - 1 - pad), (pad, size - 1 - pad), (0, 0)])
+    blocks = -(-size // stride)  # window rows (and columns) of stride x stride blocks
+    height, width, channels = x.shape[-3:]
+    out_h, out_w = (height - size) // stride + 1, (width - size) // stride + 1
+    rows, cols = (out_h - 1 + blocks) * stride, (out_w - 1 + blocks) * stride
+    lead = x.shape[:-3]
+    x = jnp.pad(x[..., :rows, :cols, :], [(0, 0)] * len(lead) + [(0, max(0, rows - height)), (0, max(0, cols - width)), (0, 0)])
+    x = x.reshape(lead + (rows // stride, stride, cols // stride, stride, channels))
+    x = jnp.swapaxes(x, -4, -3).reshape(lead + (rows // stride, cols // stride, stride * stride * channels))
+    return jnp.concatenate([x[..., a : a + out_h, b : b + out_w, :] for a in range(blocks) for b in range(blocks)], axis=-1)
+
+
+def patch_kernel(kernel: jax.Array, stride: int = 1) -> jax.Array:
+    """An ``nn.Conv`` kernel ``[size, size, C, F]`` as the matrix ``[window, F]`` that multiplies
+    ``image_patches(x, size, stride)`` (rows in its (a, b, p, q, c) order; window rows the
+    stride does not fill are zero)."""
+    size, _, channels, features = kernel.shape
+    blocks = -(-size // stride)
+    extra = blocks * stride - size
+    kernel = jnp.pad(kernel, [(0, extra), (0, extra), (0, 0), (0, 0)])
+    kernel = kernel.reshape(blocks, stride, blocks, stride, channels, features).transpose(0, 2, 1, 3, 4, 5)
+    return kernel.reshape(blocks * blocks * stride * stride * channels, features)
 
 
 class PatchConv(nn.Module):
-    """A stride-1 "SAME" convolution computed as image patches times the kernel.
+    """A convolution computed as image patches times the kernel (``image_patches``).
 
     The same function and parameters (``kernel [size, size, C, features]``, ``bias``) as
-    ``nn.Conv``, but as one matrix product: XLA:CPU runs ``nn.Conv``'s gradient 10-40x slower
-    inside the loops of a training step than this (measured in BENCHMARKS.md), and on
-    accelerators the difference is negligible at MinAtar's 10x10 frames.
+    ``nn.Conv(features, (size, size), (stride, stride), padding)``, but as one matrix product:
+    XLA:CPU runs ``nn.Conv``'s gradient 10-50x slower inside the loops of a training step than
+    this (BENCHMARKS.md: MinAtar's 3x3 convolution, and the Nature CNN's gradient on 256 Atari
+    frames, 6.6 s against 0.12 s); on accelerators the two are alike.
     """
 
     features: int
     size: int = 3
+    stride: int = 1
+    padding: Literal["SAME", "VALID"] = "SAME"
     kernel_init: Callable = orthogonal(math.sqrt(2.0))
 
     @nn.compact
@@ -185,8 +214,7 @@ class PatchConv(nn.Module):
         channels = x.shape[-1]
         kernel = self.param("kernel", self.kernel_init, (self.size, self.size, channels, self.features))
         bias = self.param("bias", nn.initializers.zeros, (self.features,))
-        flat = kernel.reshape(self.size * self.size * channels, self.features)
-        return image_patches(x, self.size) @ flat + bias
+        return image_patches(x, self.size, self.stride, self.padding) @ patch_kernel(kernel, self.stride) + bias
 
 
 class MinAtarCNN(nn.Module):
@@ -215,8 +243,9 @@ class NatureCNN(nn.Module):
 
     The architecture is the paper's: a config's ``hidden`` and ``activation`` do not change it
     (``noisy``: a NoisyDense dense layer; ``layer_norm``: a LayerNorm before each ReLU).
-    Orthogonal weights with gain sqrt(2), as every torso here. Built from ``nn.Conv``: XLA:CPU
-    differentiates it slowly (see ``PatchConv``), so Atari training wants an accelerator.
+    Orthogonal weights with gain sqrt(2), as every torso here. The convolutions are
+    ``PatchConv``s named as ``nn.Conv``'s would be (``Conv_0``..``Conv_2``, the same parameters):
+    XLA:CPU differentiates ``nn.Conv`` about 50x more slowly.
     """
 
     layer_norm: bool = False
@@ -227,9 +256,8 @@ class NatureCNN(nn.Module):
         x = x.astype(jnp.float32) / 255.0
         batch = x.shape[:-3]
         x = x.reshape((-1,) + x.shape[-3:])
-        for features, size, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
-            x = nn.Conv(features, (size, size), (stride, stride), padding="VALID",
-                        kernel_init=orthogonal(math.sqrt(2.0)), bias_init=nn.initializers.zeros)(x)
+        for i, (features, size, stride) in enumerate(((32, 8, 4), (64, 4, 2), (64, 3, 1))):
+            x = PatchConv(features, size, stride, "VALID", name=f"Conv_{i}")(x)
             x = nn.relu(normalized(x, self.layer_norm))
         x = x.reshape(batch + (-1,))
         return nn.relu(normalized(linear(512, math.sqrt(2.0), self.noisy)(x), self.layer_norm))
