@@ -52,6 +52,7 @@ CASES: dict[str, tuple[str, str, dict, dict, dict, int]] = {
     "double_dqn_dueling_nstep_prioritized": ("double_dqn", "CartPole-v1", {}, {**DQN_CONFIG, "dueling": True, "n_step": 3,
                                                                                "prioritized": True, "epsilon_schedule": "exponential"},
                                              DQN_HP, 3_000),
+    "dqn_minatar_cnn": ("dqn", "Breakout-MinAtar", {}, {**DQN_CONFIG, "torso": "cnn", "hidden": (32,)}, DQN_HP, 1_000),
     "pqn": ("pqn", "CartPole-v1", {}, {"num_envs": 4, "rollout_len": 32, "num_epochs": 2, "num_minibatches": 4,
                                        "hidden": (32, 32), "anneal_lr": True},
             {"learning_rate": 1e-3, "q_lambda": 0.65, "epsilon_decay_duration": 1_000.0}, 3_072),

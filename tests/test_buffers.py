@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jaxrl
 from jaxrl.core import buffers
 from jaxrl.core.buffers import ReplayBuffer, importance_weights, tree_leaf_values, tree_total
 
@@ -177,4 +178,33 @@ def test_prioritized_update_compiles_without_copying_the_sum_tree():
     sizes = {1 << depth for depth in range(buffers.TOP_LEVELS + 1, buffer.tree_depth + 1)}
     copies = [line for line in body_text.splitlines()
               if (m := re.search(r"= f32\[(\d+)\]\S* copy\(", line)) and int(m.group(1)) in sizes]
+    assert copies == []
+
+
+@pytest.mark.parametrize("algo,env_id,config", [
+    ("dqn", "Breakout-MinAtar", {"learning_starts": 100, "torso": "cnn", "hidden": (16,)}),
+    ("sac", "Pendulum-v1", {"learning_starts": 300, "hidden": (16,)}),
+])
+def test_training_loop_never_copies_the_buffer(algo, env_id, config):
+    """One env step then one gradient step per train_step (train_freq 1, gradient_steps 1): the
+    compiled chunk program writes each row in place and reads minibatches without copying any
+    buffer-sized array in its loops (XLA did, at every step, when the write and the read were
+    not kept apart by a loop: BENCHMARKS.md, session 20)."""
+    import importlib
+    import re
+
+    engine = importlib.import_module("jaxrl.train")
+    capacity = 4_999 if algo == "sac" else 4_998  # a size no other array of the program has
+    config = {"buffer_capacity": capacity, "num_envs": 1, "train_freq": 1, "gradient_steps": 1, **config}
+    agent = jaxrl.agents.make(algo, env_id, config=config)
+    state = engine._initial_states(agent, 0, 1, [agent.hparams_cls.defaults()], 10_000)
+    text = engine._make_chunk_fn(agent, 4, 2, 1).lower(state).compile().as_text()
+    copies, computation = [], ""
+    for line in text.splitlines():  # the entry computation may copy its arguments once per chunk
+        if line and not line.startswith(" "):
+            computation = line.split(" ")[0]
+        big = re.search(rf"\[{capacity}[,\]]", line)
+        in_a_loop = computation not in ("ENTRY",) and not computation.startswith("%wrapped_copy_computation")
+        if big and in_a_loop and (re.search(r" copy(-start)?\(", line) or "calls=%wrapped_copy_computation" in line):
+            copies.append(line.strip()[:120])
     assert copies == []

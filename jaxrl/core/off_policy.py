@@ -111,11 +111,28 @@ def _env_totals(metrics: dict) -> dict:
 
 
 def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array) -> tuple[Any, dict]:
-    """``train_freq`` env steps, their metrics totalled."""
-    if config.train_freq == 1:
-        return env_step(state, key)
-    state, metrics = jax.lax.scan(env_step, state, jax.random.split(key, config.train_freq))
-    return state, _env_totals(metrics)
+    """``train_freq`` env steps, their metrics totalled, always inside a loop of their own.
+
+    The loop keeps the buffer's write (in ``env_step``) apart from the minibatch's read after it.
+    Without it, for one env step, XLA's CPU backend fused the row's write into the minibatch's
+    gather as well (reading the old buffer there), and then copied the whole buffer at every
+    step: the reward and termination columns on CartPole, the frames on MinAtar and Atari (80 MB
+    a step at 50k MinAtar transitions; BENCHMARKS.md, session 20). A fusion never crosses a loop.
+    XLA removes a loop it knows runs once, so one step runs in a ``while_loop`` whose count it
+    cannot know (``steps < 0`` is never true, but it is a runtime value)."""
+    if config.train_freq > 1:
+        state, metrics = jax.lax.scan(env_step, state, jax.random.split(key, config.train_freq))
+        return state, _env_totals(metrics)
+    trips = 1 + (state.steps < 0).astype(jnp.int32)
+    metrics = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), jax.eval_shape(env_step, state, key)[1])
+
+    def one_step(carry: tuple[jax.Array, Any, dict]) -> tuple[jax.Array, Any, dict]:
+        done, state, _ = carry
+        state, metrics = env_step(state, key)
+        return done + 1, state, metrics
+
+    _, state, metrics = jax.lax.while_loop(lambda carry: carry[0] < trips, one_step, (jnp.zeros((), jnp.int32), state, metrics))
+    return state, metrics
 
 
 def _repeat(step: StepFn, times: int, state: Any, key: jax.Array) -> tuple[Any, dict]:
