@@ -344,29 +344,17 @@ def cmd_envs(args: argparse.Namespace) -> int:
 
 # The suites `jaxrl envs` lists after the registry: (module in jaxrl.envs, the line's title when
 # installed, what to install them as when not); each module has available_ids() and INSTALL.
-_SUITES = (
-    ("xland_minigrid", "XLand-MiniGrid ({n} ids, JAX-native)",
-     "XLand-MiniGrid's grid worlds, as xminigrid/MiniGrid-*"),
-    ("jumanji_suite", "Jumanji ({n} ids, JAX-native; the single-agent ones with discrete actions train, multi-agent "
-     "and continuous ones are refused when made)", "Jumanji's envs, as jumanji/NAME (jumanji/Snake-v1, jumanji/Maze-v0, ...)"),
-    ("atari", "Atari ({n} ids, ALE v5 stepped on the host; grey 84x84, frame skip 4, frame stack 4, no-op starts, "
-     "sticky actions)", "Atari games, as ALE/NAME-v5 (ALE/Breakout-v5, ALE/MsPacman-v5, ...)"),
-    ("brax_envs", "Brax ({n} ids, JAX-native, continuous actions in [-1, 1], time limit 1000 by default)",
-     "Brax's physics tasks, as brax/NAME (brax/hopper, brax/ant, ...)"),
-)
-
-
 def _print_suite_ids() -> None:
     """Each optional suite's ids, or the extra that brings them."""
-    import importlib
+    from jaxrl.envs.registry import OPTIONAL_SUITES
 
-    for name, title, missing in _SUITES:
-        suite = importlib.import_module(f"jaxrl.envs.{name}")
+    for entry in OPTIONAL_SUITES:
+        suite = entry.load()
         ids = suite.available_ids()
         if ids:
-            print(f"\n{title.format(n=len(ids))}: " + ", ".join(ids))
+            print(f"\n{entry.title.format(n=len(ids))}: " + ", ".join(ids))
         else:
-            print(f"\n{missing}, once installed: {suite.INSTALL}")
+            print(f"\n{entry.missing}, once installed: {suite.INSTALL}")
 
 
 def _print_gymnasium_ids(every: bool) -> None:

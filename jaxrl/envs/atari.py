@@ -186,9 +186,11 @@ class AtariEnv(GymnasiumEnv):
         return self._evaluation
 
 
-def factory(env_id: str) -> Any:
-    """``make_env``'s constructor for an ``ALE/NAME-v5`` id; keyword arguments as in ``make_atari``."""
+def factory(name: str) -> Any:
+    """``make_env``'s constructor for the id ``ALE/NAME`` (``name`` e.g. "Breakout-v5"); keyword
+    arguments as in ``make_atari``."""
     gymnasium = require_ale()
+    env_id = PREFIX + name
     if env_id not in gymnasium.registry:
         raise unknown_name_error("Atari env id", env_id, available_ids())
 

@@ -90,23 +90,46 @@ def list_envs() -> list[str]:
     return sorted(_REGISTRY)
 
 
+@dataclasses.dataclass(frozen=True)
+class OptionalSuite:
+    """An env suite behind an optional extra. Its module in ``jaxrl.envs`` (light to import: the
+    suite itself is imported when an env is made) has ``PREFIX`` (the start of its ids),
+    ``INSTALL`` (its extra's pip command), ``available_ids()`` (empty without the extra) and
+    ``factory(name)`` (the constructor of the id ``PREFIX + name``)."""
+
+    module: str
+    title: str  # how ``jaxrl envs`` heads the installed ids ({n}: how many)
+    missing: str  # what ``jaxrl envs`` says the extra would bring
+
+    def load(self) -> Any:
+        import importlib
+
+        return importlib.import_module(f"jaxrl.envs.{self.module}")
+
+
+OPTIONAL_SUITES: tuple[OptionalSuite, ...] = (
+    OptionalSuite("xland_minigrid", "XLand-MiniGrid ({n} ids, JAX-native)", "XLand-MiniGrid's grid worlds, as xminigrid/MiniGrid-*"),
+    OptionalSuite("jumanji_suite", "Jumanji ({n} ids, JAX-native; the single-agent ones with discrete actions train, "
+                  "multi-agent and continuous ones are refused when made)",
+                  "Jumanji's envs, as jumanji/NAME (jumanji/Snake-v1, jumanji/Maze-v0, ...)"),
+    OptionalSuite("atari", "Atari ({n} ids, ALE v5 stepped on the host; grey 84x84, frame skip 4, frame stack 4, "
+                  "no-op starts, sticky actions)", "Atari games, as ALE/NAME-v5 (ALE/Breakout-v5, ALE/MsPacman-v5, ...)"),
+    OptionalSuite("brax_envs", "Brax ({n} ids, JAX-native, continuous actions in [-1, 1], time limit 1000 by default)",
+                  "Brax's physics tasks, as brax/NAME (brax/hopper, brax/ant, ...)"),
+)
+
+
 def _entry(env_id: str) -> EnvEntry:
     entry = _REGISTRY.get(env_id)
     if entry is not None:
         return entry
-    from jaxrl.envs import atari, brax_envs, jumanji_suite, xland_minigrid
     from jaxrl.envs.gymnasium_bridge import PREFIX, registered_factory
 
     if env_id.startswith(PREFIX):
         return EnvEntry(registered_factory(env_id[len(PREFIX):]))
-    if env_id.startswith(atari.PREFIX):
-        return EnvEntry(atari.factory(env_id))
-    if env_id.startswith(xland_minigrid.PREFIX):
-        return EnvEntry(xland_minigrid.factory(env_id[len(xland_minigrid.PREFIX):]))
-    if env_id.startswith(jumanji_suite.PREFIX):
-        return EnvEntry(jumanji_suite.factory(env_id[len(jumanji_suite.PREFIX):]))
-    if env_id.startswith(brax_envs.PREFIX):
-        return EnvEntry(brax_envs.factory(env_id[len(brax_envs.PREFIX):]))
+    for suite in (suite.load() for suite in OPTIONAL_SUITES):
+        if env_id.startswith(suite.PREFIX):
+            return EnvEntry(suite.factory(env_id[len(suite.PREFIX):]))
     raise unknown_name_error("env id", env_id, list(_REGISTRY))
 
 
