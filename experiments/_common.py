@@ -226,3 +226,32 @@ def train_and_report(algo: str, env: str, args: argparse.Namespace, config: Mapp
     result = jaxrl.train(algo, env, seeds=args.seeds, steps=args.steps, config=dict(config), hparams=dict(hparams),
                          progress=True, **train_kwargs)
     return result, report_on_policy(result, goal, fmt=fmt)
+
+
+# -- Atari (ALE v5 through the Gymnasium bridge) ---------------------------------------------------
+def atari_parser(doc: str, steps: int) -> argparse.ArgumentParser:
+    """``make_parser`` (1 seed) plus the game, the whole-game evaluation and ``--save``."""
+    parser = make_parser(doc, steps=steps, seeds=1)
+    parser.add_argument("--game", default="Breakout", help="an ALE v5 game: ALE/GAME-v5 (default Breakout)")
+    parser.add_argument("--eval-episodes", type=int, default=10, help="greedy whole games per seed at the end")
+    parser.add_argument("--eval-max-steps", type=int, default=10_000, help="agent steps a greedy game may last")
+    parser.add_argument("--save", help="write the logged curves and the scores (npz) here")
+    return parser
+
+
+def train_atari(algo: str, args: argparse.Namespace, config: dict, hparams: dict, log_interval: int) -> None:
+    """Train ``algo`` on ``ALE/{args.game}-v5`` with episodic life and clipped rewards, then print
+    the logged curve (per life, clipped), the speed and each seed's greedy whole-game score."""
+    start = time.perf_counter()
+    result = jaxrl.train(algo, f"ALE/{args.game}-v5", seeds=args.seeds, steps=args.steps, config=config, hparams=hparams,
+                         env_kwargs={"episodic_life": True, "clip_rewards": True}, log_interval=log_interval,
+                         until=None, preset=None)
+    train_wall = time.perf_counter() - start
+    print(curve_rows(result, points=20))
+    print(f"training: {train_wall:.0f} s wall, {result.train_seconds:.0f} s in the training program, "
+          f"{args.steps * args.seeds / result.train_seconds:.0f} env steps/s over {args.seeds} seed(s)")
+    evaluation = jaxrl.evaluate(result, episodes=args.eval_episodes, max_steps=args.eval_max_steps)
+    scores = np.asarray(evaluation.returns).mean(-1)
+    print(f"greedy whole-game score ({args.eval_episodes} games per seed): {seed_stats(scores, '.1f')}")
+    if args.save:
+        np.savez(args.save, env_steps=result.env_steps, scores=scores, **{k: np.asarray(v) for k, v in result.metrics.items()})

@@ -19,42 +19,19 @@ CleanRL train 10M.
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
-import jaxrl
-from _common import curve_rows, make_parser, seed_stats
+from _common import atari_parser, train_atari
 
 CONFIG = {"num_envs": 4, "buffer_capacity": 100_000, "batch_size": 32, "learning_starts": 20_000, "train_freq": 1,
           "gradient_steps": 1, "torso": "nature_cnn", "double": False, "dueling": False, "loss": "huber"}
 HPARAMS = {"learning_rate": 1e-4, "gamma": 0.99, "max_grad_norm": 10.0, "epsilon": 1.0, "epsilon_end": 0.01,
            "epsilon_decay_duration": 100_000, "target_update_period": 1_000, "tau": 1.0}
-TRAINING_ENV = {"episodic_life": True, "clip_rewards": True}
 
 
 def main() -> None:
-    parser = make_parser(__doc__, steps=400_000, seeds=1)
-    parser.add_argument("--game", default="Breakout", choices=["Breakout", "MsPacman"])
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--eval-max-steps", type=int, default=10_000)
-    parser.add_argument("--save", help="write the logged curves (npz) here")
-    args = parser.parse_args()
+    args = atari_parser(__doc__, steps=400_000).parse_args()
     config = {**CONFIG, "learning_starts": min(CONFIG["learning_starts"], args.steps // 4)}
     hparams = {**HPARAMS, "epsilon_decay_duration": min(HPARAMS["epsilon_decay_duration"], args.steps // 4)}
-    start = time.perf_counter()
-    result = jaxrl.train("dqn", f"ALE/{args.game}-v5", seeds=args.seeds, steps=args.steps, config=config, hparams=hparams,
-                         env_kwargs=TRAINING_ENV, log_interval=max(4, args.steps // 40 // 4 * 4), until=None, preset=None)
-    train_wall = time.perf_counter() - start
-    print(curve_rows(result, points=20))
-    print(f"training: {train_wall:.0f} s wall, {result.train_seconds:.0f} s in the training program, "
-          f"{args.steps * args.seeds / result.train_seconds:.0f} env steps/s over {args.seeds} seed(s)")
-    evaluation = jaxrl.evaluate(result, episodes=args.eval_episodes, max_steps=args.eval_max_steps)
-    returns = np.asarray(evaluation.returns).mean(-1)
-    print(f"greedy whole-game score ({args.eval_episodes} games per seed): {seed_stats(returns, '.1f')}")
-    if args.save:
-        np.savez(args.save, env_steps=result.env_steps, returns=returns,
-                 **{k: np.asarray(v) for k, v in result.metrics.items()})
+    train_atari("dqn", args, config, hparams, log_interval=max(4, args.steps // 40 // 4 * 4))
 
 
 if __name__ == "__main__":

@@ -15,41 +15,17 @@ bulk of it), so 1M env steps (4M frames) take a bit over an hour; CleanRL report
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
-import jaxrl
-from _common import curve_rows, make_parser, seed_stats
+from _common import atari_parser, train_atari
 
 CONFIG = {"num_envs": 8, "rollout_len": 128, "num_minibatches": 4, "num_epochs": 4, "shared_torso": True,
           "activation": "relu", "torso": "nature_cnn", "anneal_lr": True, "clip_value": True}
 HPARAMS = {"learning_rate": 2.5e-4, "gamma": 0.99, "gae_lambda": 0.95, "clip_eps": 0.1, "ent_coef": 0.01,
            "vf_coef": 0.5, "max_grad_norm": 0.5}
-TRAINING_ENV = {"episodic_life": True, "clip_rewards": True}
 
 
 def main() -> None:
-    parser = make_parser(__doc__, steps=1_048_576, seeds=1)
-    parser.add_argument("--game", default="Breakout")
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--eval-max-steps", type=int, default=10_000)
-    parser.add_argument("--save", help="write the logged curves (npz) here")
-    args = parser.parse_args()
-    env_id = f"ALE/{args.game}-v5"
-    start = time.perf_counter()
-    result = jaxrl.train("ppo", env_id, seeds=args.seeds, steps=args.steps, config=CONFIG, hparams=HPARAMS,
-                         env_kwargs=TRAINING_ENV, log_interval=16_384, until=None, preset=None)
-    train_wall = time.perf_counter() - start
-    print(curve_rows(result, points=20))
-    print(f"training: {train_wall:.0f} s wall, {result.train_seconds:.0f} s in the training program, "
-          f"{args.steps * args.seeds / result.train_seconds:.0f} env steps/s over {args.seeds} seed(s)")
-    evaluation = jaxrl.evaluate(result, episodes=args.eval_episodes, max_steps=args.eval_max_steps)
-    returns = np.asarray(evaluation.returns).mean(-1)
-    print(f"greedy whole-game score ({args.eval_episodes} games per seed): {seed_stats(returns, '.1f')}")
-    if args.save:
-        np.savez(args.save, env_steps=result.env_steps, returns=returns,
-                 **{k: np.asarray(v) for k, v in result.metrics.items()})
+    args = atari_parser(__doc__, steps=1_048_576).parse_args()
+    train_atari("ppo", args, CONFIG, HPARAMS, log_interval=16_384)
 
 
 if __name__ == "__main__":
