@@ -39,6 +39,7 @@ from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.core.networks import Activation, QNetwork, Torso, obs_encoding, scale_noise
 from jaxrl.core.off_policy import Batch, ReplayConfig, Transition
 from jaxrl.core.rollout import VecEnv
+from jaxrl.envs.wrappers import host_stepped
 from jaxrl.core.targets import double_q_learning_target, q_learning_target
 from jaxrl.core.value_based import Head, UpdateNoise, ValueParts
 from jaxrl.errors import ConfigError
@@ -258,7 +259,7 @@ def make_family(env: Any, env_params: Any, config: DQNConfig, hparams_cls: type,
         hparams_cls=hparams_cls,
         init=partial(init, parts),
         train_step=off_policy.make_train_step(config, partial(env_step, parts), partial(learn, parts),
-                                              value_based.update_target),
+                                              value_based.update_target, host_env=host_stepped(env)),
         act=partial(act, parts),
         steps_per_update=config.num_envs * config.train_freq,
     )

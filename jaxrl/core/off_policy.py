@@ -110,7 +110,7 @@ def _env_totals(metrics: dict) -> dict:
     return {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
 
 
-def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array) -> tuple[Any, dict]:
+def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array, host_env: bool = False) -> tuple[Any, dict]:
     """``train_freq`` env steps, their metrics totalled, always inside a loop of their own.
 
     The loop keeps the buffer's write (in ``env_step``) apart from the minibatch's read after it.
@@ -119,10 +119,16 @@ def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array)
     step: the reward and termination columns on CartPole, the frames on MinAtar and Atari (80 MB
     a step at 50k MinAtar transitions; BENCHMARKS.md, session 20). A fusion never crosses a loop.
     XLA removes a loop it knows runs once, so one step runs in a ``while_loop`` whose count it
-    cannot know (``steps < 0`` is never true, but it is a runtime value)."""
+    cannot know (``steps < 0`` is never true, but it is a runtime value). Envs stepped on the host
+    (``host_env``) take a one-step ``scan`` instead: JAX refuses their callbacks in a
+    ``while_loop`` whose condition differs between vmapped runs, and XLA keeps a loop that has
+    side effects."""
     if config.train_freq > 1:
         state, metrics = jax.lax.scan(env_step, state, jax.random.split(key, config.train_freq))
         return state, _env_totals(metrics)
+    if host_env:
+        state, metrics = jax.lax.scan(env_step, state, key[None])
+        return state, jax.tree.map(lambda x: x[0], metrics)
     trips = 1 + (state.steps < 0).astype(jnp.int32)
     metrics = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), jax.eval_shape(env_step, state, key)[1])
 
@@ -145,7 +151,7 @@ def _repeat(step: StepFn, times: int, state: Any, key: jax.Array) -> tuple[Any, 
 
 def make_train_step(config: ReplayConfig, env_step: StepFn, learn: StepFn,
                     finish: Callable[[Any, Any], Any] | None = None, *, rounds: int = 1,
-                    then: StepFn | None = None) -> Callable[[Any], tuple[Any, dict]]:
+                    then: StepFn | None = None, host_env: bool = False) -> Callable[[Any], tuple[Any, dict]]:
     """The train_step of every replay agent: ``rounds`` x (``train_freq`` calls of ``env_step``,
     then ``gradient_steps`` calls of ``learn``), then ``gradient_steps`` calls of ``then`` (e.g.
     TD3's actor update, due once per ``rounds = policy_delay`` critic updates: the delay is in the
@@ -156,7 +162,7 @@ def make_train_step(config: ReplayConfig, env_step: StepFn, learn: StepFn,
 
     def one_round(state: Any, keys: tuple[jax.Array, jax.Array]) -> tuple[Any, tuple[dict, dict]]:
         collect_key, learn_key = keys
-        state, metrics = _collect(config, env_step, state, collect_key)
+        state, metrics = _collect(config, env_step, state, collect_key, host_env)
         state, learn_metrics = _repeat(learn, config.gradient_steps, state, learn_key)
         return state, (metrics, learn_metrics)
 
