@@ -342,8 +342,6 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
-# The suites `jaxrl envs` lists after the registry: (module in jaxrl.envs, the line's title when
-# installed, what to install them as when not); each module has available_ids() and INSTALL.
 def _print_suite_ids() -> None:
     """Each optional suite's ids, or the extra that brings them."""
     from jaxrl.envs.registry import OPTIONAL_SUITES

@@ -204,7 +204,7 @@ def test_training_loop_never_copies_the_buffer(algo, env_id, config):
         if line and not line.startswith(" "):
             computation = line.split(" ")[0]
         big = re.search(rf"\[{capacity}[,\]]", line)
-        in_a_loop = computation not in ("ENTRY",) and not computation.startswith("%wrapped_copy_computation")
+        in_a_loop = computation != "ENTRY" and not computation.startswith("%wrapped_copy_computation")
         if big and in_a_loop and (re.search(r" copy(-start)?\(", line) or "calls=%wrapped_copy_computation" in line):
             copies.append(line.strip()[:120])
     assert copies == []

@@ -39,9 +39,9 @@ from jaxrl.core.hparams import hparam, resolve_config
 from jaxrl.core.networks import Activation, QNetwork, Torso, obs_encoding, scale_noise
 from jaxrl.core.off_policy import Batch, ReplayConfig, Transition
 from jaxrl.core.rollout import VecEnv
-from jaxrl.envs.wrappers import host_stepped
 from jaxrl.core.targets import double_q_learning_target, q_learning_target
 from jaxrl.core.value_based import Head, UpdateNoise, ValueParts
+from jaxrl.envs.wrappers import host_stepped
 from jaxrl.errors import ConfigError
 
 

@@ -127,9 +127,9 @@ def _entry(env_id: str) -> EnvEntry:
 
     if env_id.startswith(PREFIX):
         return EnvEntry(registered_factory(env_id[len(PREFIX):]))
-    for suite in (suite.load() for suite in OPTIONAL_SUITES):
-        if env_id.startswith(suite.PREFIX):
-            return EnvEntry(suite.factory(env_id[len(suite.PREFIX):]))
+    for module in (suite.load() for suite in OPTIONAL_SUITES):
+        if env_id.startswith(module.PREFIX):
+            return EnvEntry(module.factory(env_id[len(module.PREFIX):]))
     raise unknown_name_error("env id", env_id, list(_REGISTRY))
 
 
