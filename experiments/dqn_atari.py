@@ -12,9 +12,9 @@ clipped; the greedy evaluation at the end plays whole games with the real score.
 
     python experiments/dqn_atari.py [--game Breakout|MsPacman] [--steps N]
 
-On this 2-core CPU it trains at about 100 env steps/s (the Nature CNN's gradient and the host
-envs), so the default 400,000 env steps (1.6M frames) take about an hour; the tutorials and
-CleanRL train 10M.
+On this 2-core CPU it trained at 72 env steps/s on one core beside another job (the Nature
+CNN's gradient and the host envs; BENCHMARKS.md, session 20), so the default 400,000 env steps
+(1.6M frames) take about an hour and a half; the tutorials and CleanRL train 10M.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ games with the real score (``jaxrl.evaluate``, at most ``--eval-max-steps`` agen
 
     python experiments/ppo_atari.py [--game Breakout] [--seeds 1] [--steps N]
 
-On this 2-core CPU one seed trains at about 200-260 env steps/s (the Nature CNN's gradient is the
-bulk of it), so 1M env steps (4M frames) take a bit over an hour; CleanRL reports 10M.
+On this 2-core CPU one seed trained at 246-259 env steps/s alone on the machine and 152 on one
+core beside another job (the Nature CNN's gradient is the bulk of it; BENCHMARKS.md, session 20),
+so the default 1,048,576 env steps (4M frames) take 70 to 115 minutes; CleanRL reports 10M.
 """
 
 from __future__ import annotations
