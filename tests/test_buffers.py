@@ -181,15 +181,18 @@ def test_prioritized_update_compiles_without_copying_the_sum_tree():
     assert copies == []
 
 
+@pytest.mark.parametrize("runs", [1, 4])
 @pytest.mark.parametrize("algo,env_id,config", [
     ("dqn", "Breakout-MinAtar", {"learning_starts": 100, "torso": "cnn", "hidden": (16,)}),
     ("sac", "Pendulum-v1", {"learning_starts": 300, "hidden": (16,)}),
 ])
-def test_training_loop_never_copies_the_buffer(algo, env_id, config):
+def test_training_loop_never_copies_the_buffer(algo, env_id, config, runs):
     """One env step then one gradient step per train_step (train_freq 1, gradient_steps 1): the
     compiled chunk program writes each row in place and reads minibatches without copying any
     buffer-sized array in its loops (XLA did, at every step, when the write and the read were
-    not kept apart by a loop: BENCHMARKS.md, session 20)."""
+    not kept apart by a loop: BENCHMARKS.md, session 20). With several runs vmapped on a device
+    too: a loop whose condition differs between runs makes vmap select every carried array,
+    the buffer included, at every step (BENCHMARKS.md, session 21)."""
     import importlib
     import re
 
@@ -197,13 +200,13 @@ def test_training_loop_never_copies_the_buffer(algo, env_id, config):
     capacity = 4_999 if algo == "sac" else 4_998  # a size no other array of the program has
     config = {"buffer_capacity": capacity, "num_envs": 1, "train_freq": 1, "gradient_steps": 1, **config}
     agent = jaxrl.agents.make(algo, env_id, config=config)
-    state = engine._initial_states(agent, 0, 1, [agent.hparams_cls.defaults()], 10_000)
-    text = engine._make_chunk_fn(agent, 4, 2, 1).lower(state).compile().as_text()
+    state = engine._initial_states(agent, 0, runs, [agent.hparams_cls.defaults()], 10_000)
+    text = engine._make_chunk_fn(agent, 4, 2, runs).lower(state).compile().as_text()
     copies, computation = [], ""
     for line in text.splitlines():  # the entry computation may copy its arguments once per chunk
         if line and not line.startswith(" "):
             computation = line.split(" ")[0]
-        big = re.search(rf"\[{capacity}[,\]]", line)
+        big = re.search(rf"[\[,]{capacity}[,\]]", line)  # [capacity, ...] or [runs, capacity, ...]
         in_a_loop = computation != "ENTRY" and not computation.startswith("%wrapped_copy_computation")
         if big and in_a_loop and (re.search(r" copy(-start)?\(", line) or "calls=%wrapped_copy_computation" in line):
             copies.append(line.strip()[:120])

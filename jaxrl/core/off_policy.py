@@ -119,7 +119,11 @@ def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array,
     step: the reward and termination columns on CartPole, the frames on MinAtar and Atari (80 MB
     a step at 50k MinAtar transitions; BENCHMARKS.md, session 20). A fusion never crosses a loop.
     XLA removes a loop it knows runs once, so one step runs in a ``while_loop`` whose count it
-    cannot know (``steps < 0`` is never true, but it is a runtime value). Envs stepped on the host
+    cannot know: 1 behind an ``optimization_barrier``. The count is the same for every run, so a
+    vmap over runs keeps the loop as it is; a count read from the run's state (as it first was)
+    differs between runs to vmap, which then selects every carried array, the buffer included,
+    between the loop's input and output at every step (8 DQN seeds on MinAtar trained 47x slower;
+    BENCHMARKS.md, session 21). Envs stepped on the host
     (``host_env``) take a one-step ``scan`` instead: JAX refuses their callbacks in a
     ``while_loop`` whose condition differs between vmapped runs, and XLA keeps a loop that has
     side effects."""
@@ -129,7 +133,7 @@ def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array,
     if host_env:
         state, metrics = jax.lax.scan(env_step, state, key[None])
         return state, jax.tree.map(lambda x: x[0], metrics)
-    trips = 1 + (state.steps < 0).astype(jnp.int32)
+    trips = jax.lax.optimization_barrier(jnp.ones((), jnp.int32))  # one, unknown to XLA, unbatched
     metrics = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), jax.eval_shape(env_step, state, key)[1])
 
     def one_step(carry: tuple[jax.Array, Any, dict]) -> tuple[jax.Array, Any, dict]:
