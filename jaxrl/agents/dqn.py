@@ -41,7 +41,6 @@ from jaxrl.core.off_policy import Batch, ReplayConfig, Transition
 from jaxrl.core.rollout import VecEnv
 from jaxrl.core.targets import double_q_learning_target, q_learning_target
 from jaxrl.core.value_based import Head, UpdateNoise, ValueParts
-from jaxrl.envs.wrappers import host_stepped
 from jaxrl.errors import ConfigError
 
 
@@ -259,7 +258,7 @@ def make_family(env: Any, env_params: Any, config: DQNConfig, hparams_cls: type,
         hparams_cls=hparams_cls,
         init=partial(init, parts),
         train_step=off_policy.make_train_step(config, partial(env_step, parts), partial(learn, parts),
-                                              value_based.update_target, host_env=host_stepped(env)),
+                                              value_based.update_target),
         act=partial(act, parts),
         steps_per_update=config.num_envs * config.train_freq,
     )

@@ -29,7 +29,6 @@ from jaxrl.core.hparams import HParams, hparam
 from jaxrl.core.networks import CriticEnsemble
 from jaxrl.core.off_policy import Batch, ReplayConfig, Transition, learning_started
 from jaxrl.core.rollout import VecEnv, episode_metrics
-from jaxrl.envs.wrappers import host_stepped
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,8 +231,7 @@ def make_agent(name: str, parts: ContinuousParts, env: Any, env_params: Any, hpa
         config=config,
         hparams_cls=hparams_cls,
         init=partial(init, parts),
-        train_step=off_policy.make_train_step(config, env_step, learn, rounds=rounds, then=then,
-                                              host_env=host_stepped(env)),
+        train_step=off_policy.make_train_step(config, env_step, learn, rounds=rounds, then=then),
         act=act,
         steps_per_update=config.num_envs * config.train_freq * rounds,
     )

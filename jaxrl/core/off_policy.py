@@ -110,7 +110,7 @@ def _env_totals(metrics: dict) -> dict:
     return {k: (v.mean() if k == "epsilon" else v.sum()) for k, v in metrics.items()}
 
 
-def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array, host_env: bool = False) -> tuple[Any, dict]:
+def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array) -> tuple[Any, dict]:
     """``train_freq`` env steps, their metrics totalled, always inside a loop of their own.
 
     The loop keeps the buffer's write (in ``env_step``) apart from the minibatch's read after it.
@@ -123,16 +123,12 @@ def _collect(config: ReplayConfig, env_step: StepFn, state: Any, key: jax.Array,
     vmap over runs keeps the loop as it is; a count read from the run's state (as it first was)
     differs between runs to vmap, which then selects every carried array, the buffer included,
     between the loop's input and output at every step (8 DQN seeds on MinAtar trained 47x slower;
-    BENCHMARKS.md, session 21). Envs stepped on the host
-    (``host_env``) take a one-step ``scan`` instead: JAX refuses their callbacks in a
-    ``while_loop`` whose condition differs between vmapped runs, and XLA keeps a loop that has
-    side effects."""
+    BENCHMARKS.md, session 21). Envs stepped on the host take the same loop: their callbacks may
+    sit in it now that its condition is not batched (a condition batched over vmapped runs made
+    them take a one-step ``scan`` until then; the results are bit for bit the same)."""
     if config.train_freq > 1:
         state, metrics = jax.lax.scan(env_step, state, jax.random.split(key, config.train_freq))
         return state, _env_totals(metrics)
-    if host_env:
-        state, metrics = jax.lax.scan(env_step, state, key[None])
-        return state, jax.tree.map(lambda x: x[0], metrics)
     trips = jax.lax.optimization_barrier(jnp.ones((), jnp.int32))  # one, unknown to XLA, unbatched
     metrics = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), jax.eval_shape(env_step, state, key)[1])
 
@@ -155,7 +151,7 @@ def _repeat(step: StepFn, times: int, state: Any, key: jax.Array) -> tuple[Any, 
 
 def make_train_step(config: ReplayConfig, env_step: StepFn, learn: StepFn,
                     finish: Callable[[Any, Any], Any] | None = None, *, rounds: int = 1,
-                    then: StepFn | None = None, host_env: bool = False) -> Callable[[Any], tuple[Any, dict]]:
+                    then: StepFn | None = None) -> Callable[[Any], tuple[Any, dict]]:
     """The train_step of every replay agent: ``rounds`` x (``train_freq`` calls of ``env_step``,
     then ``gradient_steps`` calls of ``learn``), then ``gradient_steps`` calls of ``then`` (e.g.
     TD3's actor update, due once per ``rounds = policy_delay`` critic updates: the delay is in the
@@ -166,7 +162,7 @@ def make_train_step(config: ReplayConfig, env_step: StepFn, learn: StepFn,
 
     def one_round(state: Any, keys: tuple[jax.Array, jax.Array]) -> tuple[Any, tuple[dict, dict]]:
         collect_key, learn_key = keys
-        state, metrics = _collect(config, env_step, state, collect_key, host_env)
+        state, metrics = _collect(config, env_step, state, collect_key)
         state, learn_metrics = _repeat(learn, config.gradient_steps, state, learn_key)
         return state, (metrics, learn_metrics)
 
