@@ -10,7 +10,7 @@
 The buffer holds the whole run. Seeds train side by side in one program (the host env batch holds
 one HalfCheetah per seed); the networks' arithmetic grows with the seeds.
 
-    python experiments/sac_halfcheetah.py [--algo sac|td3] [--seeds 1] [--steps 200000]
+    python experiments/sac_halfcheetah.py [--algo sac|td3] [--seeds 1] [--seed 0] [--steps 200000]
 """
 import time
 
@@ -30,14 +30,15 @@ SETTINGS = {
 def main() -> None:
     parser = make_parser(__doc__, steps=200_000, seeds=1)
     parser.add_argument("--algo", choices=sorted(SETTINGS), default="sac")
+    parser.add_argument("--seed", type=int, default=0, help="the base seed: other values train other seeds")
     parser.add_argument("--eval-episodes", type=int, default=10, help="greedy episodes per seed at the end")
     args = parser.parse_args()
     extra_config, hparams = SETTINGS[args.algo]
     config = {**CONFIG, "buffer_capacity": max(args.steps, 1_000), **extra_config}
     config["learning_starts"] = min(config["learning_starts"], max(args.steps // 4, config["batch_size"]))
     start = time.time()
-    result = jaxrl.train(args.algo, "gymnasium:HalfCheetah-v5", seeds=args.seeds, steps=args.steps, config=config,
-                         hparams=hparams, progress=True, log_interval=10_000, until=None)
+    result = jaxrl.train(args.algo, "gymnasium:HalfCheetah-v5", seeds=args.seeds, seed=args.seed, steps=args.steps,
+                         config=config, hparams=hparams, progress=True, log_interval=10_000, until=None)
     train_wall = time.time() - start
     evaluation = jaxrl.evaluate(result, episodes=args.eval_episodes)
     print(evaluation.summary())
