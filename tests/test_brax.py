@@ -102,3 +102,49 @@ def test_ppo_learns_to_balance_the_pendulum():
     greedy = jaxrl.evaluate(result, episodes=10).returns.mean(-1)
     # each seed's greedy policy keeps the pole up far longer than no force at all does (about 75 steps)
     assert (greedy > 150).all(), greedy
+
+
+@pytest.mark.parametrize("name, left_out", [
+    ("inverted_pendulum", 0),  # q is the observation's head
+    ("inverted_double_pendulum", 0),  # the hinges observed as sines and cosines
+    pytest.param("hopper", 1, marks=pytest.mark.slow),  # the torso's slide observed as its height
+    pytest.param("ant", 2, marks=pytest.mark.slow),  # the free joint's x and y left out
+])
+def test_drawings_recover_the_joint_positions_from_the_observation(name, left_out):
+    """``joint_positions`` (what the drawing poses the model with) is brax's own ``q`` along random
+    trajectories, less the coordinates the task leaves out of its observation (then 0)."""
+    env, _ = make_env("brax/" + name)
+    native = env.brax_env
+    size = native.action_size
+    state, step = jax.jit(native.reset)(jax.random.key(1)), jax.jit(native.step)
+    for t in range(12):
+        state = step(state, jax.random.uniform(jax.random.key(t), (size,), minval=-1.0, maxval=1.0))
+        q = np.asarray(state.pipeline_state.q, np.float64).copy()
+        q[:left_out] = 0.0
+        np.testing.assert_allclose(env.joint_positions(state.obs), q, atol=2e-6)
+
+
+def test_a_brax_policy_renders_from_the_side(tmp_path):
+    """The pendulum's pole leans the way its hinge angle says, and a policy renders to a GIF."""
+    from PIL import Image
+
+    from jaxrl.io import render
+
+    env, _ = make_env("brax/inverted_pendulum")
+    draw = render.drawer_for(env)
+
+    def pole_columns(obs):
+        pixels = np.asarray(draw(np.asarray(obs, np.float32)))
+        upper = pixels[: render.SIZE // 2]  # the pole reaches above the cart's rail
+        return np.nonzero(np.any(upper != (235, 240, 248), axis=-1))[1]
+
+    upright, leaning = pole_columns([0.0, 0.0, 0.0, 0.0]), pole_columns([0.0, 0.5, 0.0, 0.0])
+    assert abs(upright.mean() - render.SIZE / 2) < 4  # the cart at 0, the pole straight up the middle
+    assert leaning.mean() - upright.mean() > 10  # a positive hinge angle leans it to +x, to the right
+    assert abs(pole_columns([0.5, 0.0, 0.0, 0.0]).mean() - upright.mean() - 0.5 * render.SIZE / 3.2) < 4  # the cart moved
+    agent = jaxrl.agents.make("ppo", "brax/inverted_pendulum", config={"num_envs": 1})
+    params = agent.init(jax.random.key(0), agent.hparams()).params
+    episodes = render.render_gif(agent, params, tmp_path / "episode.gif", episodes=1, max_steps=5)
+    assert Image.open(tmp_path / "episode.gif").n_frames == len(episodes[0]["observations"])
+    with pytest.raises(ConfigError, match="no drawing for brax/reacher"):
+        render.drawer_for(make_env("brax/reacher")[0])  # before any rollout

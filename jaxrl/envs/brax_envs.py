@@ -26,6 +26,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from gymnax.environments import environment, spaces
 
@@ -69,6 +70,15 @@ def available_ids() -> list[str]:
     return [PREFIX + name for name in sorted(envs._envs) if name not in broken]
 
 
+# How a task's observation starts: its joint positions ``q`` less this many leading coordinates
+# (the body's position over the ground), when ``exclude_current_positions_from_observation`` holds
+# (brax's default); the drawing (``joint_positions``) sets those to 0. inverted_double_pendulum
+# observes its hinges' sines and cosines; the others here observe ``q`` itself.
+LEFT_OUT_OF_OBSERVATION = {"inverted_pendulum": 0, "hopper": 1, "walker2d": 1, "halfcheetah": 1, "ant": 2,
+                           "humanoid": 2, "humanoidstandup": 2, "swimmer": 2}
+HEIGHT_OBSERVED = ("hopper", "walker2d")  # q[1], the torso's slide, is observed as the torso's height
+
+
 @struct.dataclass
 class BraxEnvState(environment.EnvState):
     brax_state: Any  # brax's State: pipeline state, observation, reward, done, metrics, info
@@ -108,6 +118,31 @@ class BraxEnv(environment.Environment):
     @property
     def default_params(self) -> environment.EnvParams:
         return environment.EnvParams(max_steps_in_episode=self._max_episode_steps)
+
+    def joint_positions(self, obs: Any) -> np.ndarray:
+        """The joint positions ``q`` behind one observation (for drawings): exact, but for the
+        body's position over the ground where the task leaves it out of the observation (then 0)."""
+        obs = np.asarray(obs, np.float64)
+        q_size = int(self._env.sys.q_size())
+        if self._name == "inverted_double_pendulum":
+            return np.concatenate([obs[:1], np.arctan2(obs[1:q_size], obs[q_size:2 * q_size - 1])])
+        if self._name not in LEFT_OUT_OF_OBSERVATION:
+            raise ConfigError(f"no drawing for brax/{self._name}: its observation does not hold its joint positions; "
+                              f"brax/ drawings support {', '.join(sorted([*LEFT_OUT_OF_OBSERVATION, 'inverted_double_pendulum']))}")
+        left_out = LEFT_OUT_OF_OBSERVATION[self._name]
+        if not getattr(self._env, "_exclude_current_positions_from_observation", True):
+            left_out = 0
+        q = np.concatenate([np.zeros(left_out), obs[:q_size - left_out]])
+        if self._name in HEIGHT_OBSERVED:  # the torso's slide moves it straight up from its height at q = 0
+            q[1] = obs[1 - left_out] - self._torso_height_at_rest()
+        return q
+
+    def _torso_height_at_rest(self) -> float:
+        from brax import kinematics
+
+        sys = self._env.sys
+        x, _ = kinematics.forward(sys, jnp.zeros(sys.q_size()), jnp.zeros(sys.qd_size()))
+        return float(x.pos[0, 2])
 
     def reset_env(self, key: jax.Array, params: Any) -> tuple[jax.Array, BraxEnvState]:
         brax_state = self._env.reset(key)

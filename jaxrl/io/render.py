@@ -2,7 +2,8 @@
 
 Drawings work from observations only (no env internals), headless: grid drawings for FrozenLake,
 Taxi and CliffWalking, simple 2D drawings for CartPole, Acrobot, MountainCar(Continuous) and
-Pendulum, and MinAtar's channels as colours (blended where they overlap).
+Pendulum, MinAtar's channels as colours (blended where they overlap), what an Atari agent sees,
+XLand-MiniGrid's agent view, and Brax's bodies from the side.
 """
 
 from __future__ import annotations
@@ -225,6 +226,94 @@ def minigrid_drawer(env: Any) -> Drawer:
     return draw
 
 
+_BRAX_COLOURS = [(70, 110, 190), (200, 120, 60), (90, 160, 90), (170, 80, 150), (200, 170, 50), (80, 170, 180)]
+_PLANE, _SPHERE, _CAPSULE, _ELLIPSOID, _CYLINDER, _BOX = 0, 2, 3, 4, 5, 6  # MuJoCo's geom types
+
+
+def _brax_geoms(sys: Any, q: np.ndarray, forward: Callable) -> list[tuple]:
+    """``(type, body, centre, axis, size)`` of every geom not on the world body, in world
+    coordinates, at joint positions ``q`` (brax's forward kinematics)."""
+    from brax import math
+
+    pos, rot = (np.asarray(a, np.float64) for a in forward(q))
+    geoms = []
+    for g, (kind, body) in enumerate(zip(np.asarray(sys.geom_type), np.asarray(sys.geom_bodyid))):
+        if body == 0:  # world geoms (the floor, a rail) stay put: drawn from the model below
+            continue
+        link_pos, link_rot = pos[body - 1], rot[body - 1]
+        centre = link_pos + math.rotate_np(np.asarray(sys.geom_pos[g], np.float64), link_rot)
+        axis = math.rotate_np(np.array([0.0, 0.0, 1.0]), math.quat_mul_np(link_rot, np.asarray(sys.geom_quat[g], np.float64)))
+        geoms.append((int(kind), int(body), centre, axis, np.asarray(sys.geom_size[g], np.float64)))
+    return geoms
+
+
+def _world_geoms(sys: Any) -> list[tuple]:
+    """The world body's geoms (floors and fixed parts), as ``_brax_geoms`` gives the others."""
+    from brax import math
+
+    geoms = []
+    for g, (kind, body) in enumerate(zip(np.asarray(sys.geom_type), np.asarray(sys.geom_bodyid))):
+        if body == 0:
+            axis = math.rotate_np(np.array([0.0, 0.0, 1.0]), np.asarray(sys.geom_quat[g], np.float64))
+            geoms.append((int(kind), 0, np.asarray(sys.geom_pos[g], np.float64), axis, np.asarray(sys.geom_size[g], np.float64)))
+    return geoms
+
+
+def brax_drawer(env: Any) -> Drawer:
+    """A Brax task seen from the side (x across, z up): each capsule, cylinder, sphere and box of
+    its bodies projected flat, at the joint positions its observation holds (forward kinematics
+    of the task's model); the floor as a line. Where the task leaves the body's position over the
+    ground out of its observation, the body stays centred."""
+    from brax import kinematics
+
+    env.joint_positions(np.zeros(env.observation_space().shape))  # a task whose observation lacks them fails here
+    sys = env.brax_env.sys
+    zeros = jnp.zeros(sys.qd_size())
+    forward = jax.jit(lambda q: (lambda x: (x.pos, x.rot))(kinematics.forward(sys, q, zeros)[0]))
+    world = _world_geoms(sys)
+    rest = _brax_geoms(sys, np.asarray(sys.init_q, np.float64), forward)
+    ends = np.concatenate([np.stack([c - a * s[1], c + a * s[1]]) for _, _, c, a, s in rest + [g for g in world if g[0] != _PLANE]])
+    low, high = ends[:, [0, 2]].min(0), ends[:, [0, 2]].max(0)
+    span = max(float((high - low).max()), 0.5) * 1.6
+    centre = (low + high) / 2
+    scale = SIZE / span
+
+    def to_pixels(point: np.ndarray) -> tuple[float, float]:
+        return (SIZE / 2 + (point[0] - centre[0]) * scale, SIZE / 2 - (point[2] - centre[1]) * scale)
+
+    def draw_geom(canvas: Any, kind: int, colour: tuple[int, int, int], c: np.ndarray, axis: np.ndarray, size: np.ndarray) -> None:
+        if kind == _PLANE:
+            y = to_pixels(c)[1]
+            canvas.line([(0, y), (SIZE, y)], fill=(90, 90, 90), width=2)
+            return
+        if kind in (_CAPSULE, _CYLINDER):
+            (x0, y0), (x1, y1) = to_pixels(c - axis * size[1]), to_pixels(c + axis * size[1])
+            width = max(int(2 * size[0] * scale), 2)
+            canvas.line([(x0, y0), (x1, y1)], fill=colour, width=width)
+            if kind == _CAPSULE:
+                r = width / 2
+                for x, y in ((x0, y0), (x1, y1)):
+                    canvas.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+            return
+        x, y = to_pixels(c)
+        r = max(float(size[:3].max() if kind in (_ELLIPSOID, _BOX) else size[0]) * scale, 2.0)
+        if kind == _BOX:
+            canvas.rectangle([x - size[0] * scale, y - size[2] * scale, x + size[0] * scale, y + size[2] * scale], fill=colour)
+        else:
+            canvas.ellipse([x - r, y - r, x + r, y + r], fill=colour)
+
+    def draw(obs: np.ndarray) -> Any:
+        image, canvas = _new(SIZE, SIZE, (235, 240, 248))
+        for kind, _, c, axis, size in world:
+            draw_geom(canvas, kind, (150, 150, 150), c, axis, size)
+        geoms = _brax_geoms(sys, env.joint_positions(obs), forward)
+        for kind, body, c, axis, size in sorted(geoms, key=lambda g: -g[2][1]):  # far side (+y) first
+            draw_geom(canvas, kind, _BRAX_COLOURS[body % len(_BRAX_COLOURS)], c, axis, size)
+        return image
+
+    return draw
+
+
 _BY_CLASS: dict[str, Callable[[Any], Drawer]] = {
     "FrozenLake": frozen_lake_drawer,
     "Taxi": taxi_drawer,
@@ -236,6 +325,7 @@ _BY_CLASS: dict[str, Callable[[Any], Drawer]] = {
     "Pendulum": pendulum_drawer,
     "AtariEnv": atari_drawer,
     "XMiniGrid": minigrid_drawer,
+    "BraxEnv": brax_drawer,
 }
 
 
@@ -248,8 +338,8 @@ def drawer_for(env: Any) -> Drawer:
     if "minatar" in type(env).__module__.lower():
         return minatar_drawer(env)
     raise ConfigError(f"no drawing for {type(env).__name__}: render supports FrozenLake, Taxi, CliffWalking, CartPole, "
-                      "Acrobot, MountainCar, MountainCarContinuous, Pendulum, MinAtar, Atari (ALE/) and "
-                      "XLand-MiniGrid (xminigrid/) envs")
+                      "Acrobot, MountainCar, MountainCarContinuous, Pendulum, MinAtar, Atari (ALE/), "
+                      "XLand-MiniGrid (xminigrid/) and Brax (brax/) envs")
 
 
 # ----------------------------------------------------------------------------------- rollouts
