@@ -115,8 +115,9 @@ def test_a_checkpoint_with_the_sum_tree_in_one_array_restores_into_its_levels(mo
     keys = jax.random.split(jax.random.key(0), 2)
     hparams = jax.tree.map(lambda x: np.repeat(x, 2), stack_hparams(agent.hparams_cls, [agent.default_hparams]))
     state = init_runs(agent, keys, hparams)
+    train_step = jax.jit(jax.vmap(lambda s: agent.train_step(s)[0]))  # one program, not op by op
     for _ in range(12):  # fill the tree with priorities
-        state = jax.vmap(lambda s: agent.train_step(s)[0])(state)
+        state = train_step(state)
     levels = state.buffer.tree
     assert len(levels) == 3 and np.asarray(levels[0])[:, 1].min() > 0  # top: levels 0-3 (root at 1); then 4, 5
     ckpt = checkpoint.Checkpoint.from_state(state, 1, 1, np.arange(1), {"loss": np.ones((2, 1), np.float32)})
