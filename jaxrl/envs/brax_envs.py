@@ -20,6 +20,7 @@ or ``"mjx"`` chooses another. Other keyword arguments go to the task's construct
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import warnings
 from typing import Any
@@ -134,9 +135,10 @@ class BraxEnv(environment.Environment):
             left_out = 0
         q = np.concatenate([np.zeros(left_out), obs[:q_size - left_out]])
         if self._name in HEIGHT_OBSERVED:  # the torso's slide moves it straight up from its height at q = 0
-            q[1] = obs[1 - left_out] - self._torso_height_at_rest()
+            q[1] = obs[1 - left_out] - self._torso_height_at_rest
         return q
 
+    @functools.cached_property
     def _torso_height_at_rest(self) -> float:
         from brax import kinematics
 

@@ -230,32 +230,18 @@ _BRAX_COLOURS = [(70, 110, 190), (200, 120, 60), (90, 160, 90), (170, 80, 150), 
 _PLANE, _SPHERE, _CAPSULE, _ELLIPSOID, _CYLINDER, _BOX = 0, 2, 3, 4, 5, 6  # MuJoCo's geom types
 
 
-def _brax_geoms(sys: Any, q: np.ndarray, forward: Callable) -> list[tuple]:
-    """``(type, body, centre, axis, size)`` of every geom not on the world body, in world
-    coordinates, at joint positions ``q`` (brax's forward kinematics)."""
+def _brax_geoms(sys: Any, link_pos: np.ndarray, link_rot: np.ndarray) -> list[tuple]:
+    """``(type, body, centre, axis, size)`` of every geom in world coordinates, its links placed at
+    ``link_pos`` and ``link_rot`` (brax's forward kinematics; the world body, 0, stays put)."""
     from brax import math
 
-    pos, rot = (np.asarray(a, np.float64) for a in forward(q))
+    pos = np.concatenate([np.zeros((1, 3)), np.asarray(link_pos, np.float64)])  # body b is link b - 1
+    rot = np.concatenate([np.array([[1.0, 0.0, 0.0, 0.0]]), np.asarray(link_rot, np.float64)])
     geoms = []
     for g, (kind, body) in enumerate(zip(np.asarray(sys.geom_type), np.asarray(sys.geom_bodyid))):
-        if body == 0:  # world geoms (the floor, a rail) stay put: drawn from the model below
-            continue
-        link_pos, link_rot = pos[body - 1], rot[body - 1]
-        centre = link_pos + math.rotate_np(np.asarray(sys.geom_pos[g], np.float64), link_rot)
-        axis = math.rotate_np(np.array([0.0, 0.0, 1.0]), math.quat_mul_np(link_rot, np.asarray(sys.geom_quat[g], np.float64)))
+        centre = pos[body] + math.rotate_np(np.asarray(sys.geom_pos[g], np.float64), rot[body])
+        axis = math.rotate_np(np.array([0.0, 0.0, 1.0]), math.quat_mul_np(rot[body], np.asarray(sys.geom_quat[g], np.float64)))
         geoms.append((int(kind), int(body), centre, axis, np.asarray(sys.geom_size[g], np.float64)))
-    return geoms
-
-
-def _world_geoms(sys: Any) -> list[tuple]:
-    """The world body's geoms (floors and fixed parts), as ``_brax_geoms`` gives the others."""
-    from brax import math
-
-    geoms = []
-    for g, (kind, body) in enumerate(zip(np.asarray(sys.geom_type), np.asarray(sys.geom_bodyid))):
-        if body == 0:
-            axis = math.rotate_np(np.array([0.0, 0.0, 1.0]), np.asarray(sys.geom_quat[g], np.float64))
-            geoms.append((int(kind), 0, np.asarray(sys.geom_pos[g], np.float64), axis, np.asarray(sys.geom_size[g], np.float64)))
     return geoms
 
 
@@ -269,10 +255,14 @@ def brax_drawer(env: Any) -> Drawer:
     env.joint_positions(np.zeros(env.observation_space().shape))  # a task whose observation lacks them fails here
     sys = env.brax_env.sys
     zeros = jnp.zeros(sys.qd_size())
-    forward = jax.jit(lambda q: (lambda x: (x.pos, x.rot))(kinematics.forward(sys, q, zeros)[0]))
-    world = _world_geoms(sys)
-    rest = _brax_geoms(sys, np.asarray(sys.init_q, np.float64), forward)
-    ends = np.concatenate([np.stack([c - a * s[1], c + a * s[1]]) for _, _, c, a, s in rest + [g for g in world if g[0] != _PLANE]])
+
+    @jax.jit
+    def links(q: jax.Array) -> tuple[jax.Array, jax.Array]:
+        x, _ = kinematics.forward(sys, q, zeros)
+        return x.pos, x.rot
+
+    rest = [g for g in _brax_geoms(sys, *links(sys.init_q)) if g[0] != _PLANE]
+    ends = np.concatenate([np.stack([c - a * s[1], c + a * s[1]]) for _, _, c, a, s in rest])
     low, high = ends[:, [0, 2]].min(0), ends[:, [0, 2]].max(0)
     span = max(float((high - low).max()), 0.5) * 1.6
     centre = (low + high) / 2
@@ -304,11 +294,10 @@ def brax_drawer(env: Any) -> Drawer:
 
     def draw(obs: np.ndarray) -> Any:
         image, canvas = _new(SIZE, SIZE, (235, 240, 248))
-        for kind, _, c, axis, size in world:
-            draw_geom(canvas, kind, (150, 150, 150), c, axis, size)
-        geoms = _brax_geoms(sys, env.joint_positions(obs), forward)
-        for kind, body, c, axis, size in sorted(geoms, key=lambda g: -g[2][1]):  # far side (+y) first
-            draw_geom(canvas, kind, _BRAX_COLOURS[body % len(_BRAX_COLOURS)], c, axis, size)
+        geoms = _brax_geoms(sys, *links(env.joint_positions(obs)))
+        for kind, body, c, axis, size in sorted(geoms, key=lambda g: (g[1] != 0, -g[2][1])):  # world, then far (+y) to near
+            colour = (150, 150, 150) if body == 0 else _BRAX_COLOURS[body % len(_BRAX_COLOURS)]
+            draw_geom(canvas, kind, colour, c, axis, size)
         return image
 
     return draw
