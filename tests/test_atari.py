@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -148,16 +149,13 @@ def test_bad_ids_arguments_and_a_missing_extra_are_refused_clearly(monkeypatch, 
 
 def test_nature_cnn_is_the_flax_conv_network():
     """The Nature CNN's patch convolutions compute the nn.Conv network of the paper, on the same
-    parameters (its names are nn.Conv's, so checkpoints of either load in the other)."""
-    import flax.linen as nn
-
-    class FlaxNatureCNN(nn.Module):
-        @nn.compact
-        def __call__(self, x):
-            x = x.astype(jnp.float32) / 255.0
-            for features, size, stride in ((32, 8, 4), (64, 4, 2), (64, 3, 1)):
-                x = nn.relu(nn.Conv(features, (size, size), (stride, stride), padding="VALID")(x))
-            return nn.relu(nn.Dense(512)(x.reshape(x.shape[:-3] + (-1,))))
+    parameters (its names are nn.Conv's, so checkpoints of either load in the other). The nn.Conv
+    network is the one ``scripts/bench_nature_cnn.py`` times against it."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    try:
+        from bench_nature_cnn import FlaxNatureCNN
+    finally:
+        sys.path.pop(0)
 
     frames = jax.random.randint(jax.random.key(0), (3, 84, 84, 4), 0, 256).astype(jnp.uint8)
     params = NatureCNN().init(jax.random.key(1), frames)
