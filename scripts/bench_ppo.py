@@ -70,8 +70,9 @@ ts, evaluation = compiled(keys)
 jax.block_until_ready(ts)
 t2 = time.perf_counter()
 lengths, returns = evaluation
+final = np.asarray(returns)[:, -1].reshape(seeds, -1)  # the last evaluation's episodes, per seed
 print(json.dumps(dict(wall=t2 - t0, train=t2 - t1, compile=t1 - t0, steps=steps * seeds,
-                      final_return=float(np.asarray(returns)[:, -1].mean()), import_s=t0 - start)))
+                      final_return=float(final.mean()), per_seed=final.mean(-1).tolist(), import_s=t0 - start)))
 """
 
 SB3_CHILD = """
