@@ -32,9 +32,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from jaxrl.stats import bootstrap_ci
 from bench_ppo import JAXRL_CHILD, REJAX_CHILD, ensure_venv, print_ratios, print_table, run_child
 
 CARTPOLE_STEPS = 524_288
@@ -161,6 +158,10 @@ def minatar(args: argparse.Namespace) -> None:
     for name, r in rows:
         print(f"{name:30s} {r['final_return']:13.2f} {r['steps'] / r['train']:12,.0f} {r['wall']:8.1f}")
     if seeds > 1:
+        import numpy as np
+
+        from jaxrl.stats import bootstrap_ci  # here, not at the top: the parent stays free of jax (children time)
+
         for name, r in rows:
             print(f"{name}: per seed {', '.join(f'{x:.2f}' for x in r['per_seed'])}; "
                   "IQM {:.2f} [{:.2f}, {:.2f}]".format(*bootstrap_ci(np.asarray(r["per_seed"]))))
