@@ -65,6 +65,15 @@ CASES: dict[str, tuple[str, str, dict, dict, dict, int]] = {
     "ddpg_ou": ("ddpg", "Pendulum-v1", {}, {**CONTINUOUS_CONFIG, "noise": "ou"}, {"learning_rate": 1e-3}, 2_000),
     "td3": ("td3", "Pendulum-v1", {}, CONTINUOUS_CONFIG, {"learning_rate": 1e-3, "target_noise": 0.3}, 2_000),
     "sac": ("sac", "Pendulum-v1", {}, CONTINUOUS_CONFIG, {"learning_rate": 1e-3, "alpha_init": 0.5}, 2_000),
+    # Host-stepped envs (the Gymnasium bridge): discrete and Box actions, float and uint8 observations.
+    "ppo_gymnasium_bridge": ("ppo", "gymnasium:CartPole-v1", {"max_episode_steps": 60}, {"num_envs": 4, "rollout_len": 64,
+                                                                                         "num_epochs": 2, "num_minibatches": 4},
+                             {"learning_rate": 1e-3}, 4_096),
+    "sac_gymnasium_bridge": ("sac", "gymnasium:Pendulum-v1", {"max_episode_steps": 50}, CONTINUOUS_CONFIG,
+                             {"learning_rate": 1e-3}, 1_000),
+    "dqn_atari_bridge": ("dqn", "ALE/Breakout-v5", {"episodic_life": True, "clip_rewards": True},
+                         {**DQN_CONFIG, "torso": "nature_cnn", "buffer_capacity": 300, "batch_size": 8, "learning_starts": 100,
+                          "hidden": (32,)}, DQN_HP, 400),
 }
 
 
