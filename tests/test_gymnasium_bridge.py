@@ -96,6 +96,36 @@ def test_registered_class_truncates_at_its_time_limit_and_q_learning_bootstraps_
     np.testing.assert_allclose(np.asarray(result.final_state.params).reshape(-1), [5.0], rtol=0.02)  # cut: ~3.4
 
 
+class EchoAction(gymnasium.Env):
+    """Observes the action it was given (a 2x3 Box) and is rewarded its sum: checks that the bridge
+    carries matrix actions and rewards across the host exactly, in order, for every copy."""
+
+    observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (6,), np.float64)
+    action_space = gymnasium.spaces.Box(-1.0, 1.0, (2, 3), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(6), {}
+
+    def step(self, action):
+        action = np.asarray(action, np.float64)
+        return action.reshape(-1), float(action.sum()), False, False, {}
+
+
+def test_matrix_actions_and_rewards_cross_the_bridge_exactly_per_copy():
+    if "EchoAction-v0" not in jaxrl.list_envs():
+        jaxrl.register_gymnasium_env("EchoAction-v0", EchoAction)
+    env, params = jaxrl.make_env("EchoAction-v0", max_episode_steps=3)
+    actions = jax.random.uniform(jax.random.key(0), (5, 4, 2, 3), minval=-1.0, maxval=1.0)
+    *_, (obs, reward, terminated, truncated, final, _), _ = _jaxrl_trajectory(env, params, jax.random.key(1), actions)
+    flat = np.asarray(actions).reshape(5, 4, 6)
+    np.testing.assert_array_equal(final, flat)  # what each copy's action led to, exactly (float32 -> float64 -> float32)
+    np.testing.assert_array_equal(reward, flat.astype(np.float64).sum(-1).astype(np.float32))
+    np.testing.assert_array_equal(obs[truncated], 0.0)  # the time limit's reset observation
+    np.testing.assert_array_equal(obs[~truncated], flat[~truncated])
+    assert truncated[:, 0].tolist() == [False, False, True, False, False] and not terminated.any()
+
+
 def test_dqn_learns_and_chunking_changes_nothing():
     """A tiny DQN run through the bridge: same seed, one chunk or three, the same curves and weights."""
     config = {"num_envs": 2, "buffer_capacity": 2_000, "batch_size": 32, "learning_starts": 200, "hidden": (32,)}
