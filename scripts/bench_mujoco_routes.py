@@ -119,10 +119,13 @@ def one_step_differences(env_id: str, steps: int = 1000) -> dict:
     return worst
 
 
-def auto_reset_rule(env_id: str, limit: int = 3) -> str:
+AUTO_RESET_LIMIT = 3  # the short time limit auto_reset_rule steps across
+
+
+def auto_reset_rule(env_id: str, limit: int = AUTO_RESET_LIMIT) -> str:
     """What envpool's step after a time-limit truncation returns (with a ``limit``-step episode)."""
     pool = _envpool(env_id, 1, max_episode_steps=limit)
-    first, _ = pool.reset()
+    pool.reset()
     action = np.ones((1, *pool.single_action_space.shape))
     rows = []
     for _ in range(limit + 2):
@@ -142,7 +145,7 @@ def main() -> None:
     print(f"jax {jax.__version__}, envpool {envpool.__version__}, x64 {jax.config.jax_enable_x64}")
     for env_id in args.envs:
         print(f"{env_id}: one-step differences against Gymnasium {one_step_differences(env_id)}")
-        print(f"{env_id}: envpool around a {3}-step time limit: {auto_reset_rule(env_id)}")
+        print(f"{env_id}: envpool around a {AUTO_RESET_LIMIT}-step time limit: {auto_reset_rule(env_id)}")
     header = ["env", "copies", "gymnasium loop", "jaxrl bridge", "envpool loop", "envpool xla", "xla/bridge"]
     print(" | ".join(header))
     for env_id in args.envs:

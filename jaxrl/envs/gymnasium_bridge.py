@@ -68,7 +68,8 @@ class GymnasiumState:
 
 
 # What one step's io_callback carries. Each array a callback passes in or out costs about 9 us on this
-# CPU (a callback with one array in and one out: 47 us; five in and seven out: 143 us), paid once per
+# CPU (one array in and one out: 51 us; five in and seven out: 149 us; `python
+# scripts/bench_gymnasium_bridge.py --callback-cost`), paid once per
 # vectorised step, so the step packs everything into one int32 array in and two out: per copy
 # [slot, stamp, reset seed, action...] (a Box action as its float32 bits), and back
 # STEP_INTS = [slot, stamp, reward (float32 bits), terminated, truncated, stale] plus the pair
