@@ -7,10 +7,13 @@ version and the device, so a changed program or upgrade simply misses the cache.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
+from typing import Any, Mapping
 
 import jax
+import jax.numpy as jnp
 
 from jaxrl.errors import ConfigError
 
@@ -44,11 +47,27 @@ TRAIN_PROGRAM_LLVM_LEVEL: int | None = None
 EVAL_PROGRAM_LLVM_LEVEL: int | None = 1
 
 
-def cpu_compiler_options(llvm_level: int | None) -> dict[str, int] | None:
-    """XLA options that set the CPU backend's LLVM optimisation level; None (the defaults) elsewhere."""
+def cpu_compiler_options(llvm_level: int | None, extra: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """XLA options for a program on the CPU backend: its LLVM optimisation level, and ``extra``
+    (an agent's ``cpu_compile_options``) where this jaxlib knows them; None (the defaults) on
+    other backends or when there is nothing to set."""
     if llvm_level is not None and llvm_level not in (0, 1, 2, 3):
         raise ConfigError(f"LLVM optimisation level {llvm_level!r} is not one of 0, 1, 2, 3; "
                           "set jaxrl.compilation.TRAIN_PROGRAM_LLVM_LEVEL to one of them, or None for XLA's default")
-    if llvm_level is None or jax.default_backend() != "cpu":
+    if jax.default_backend() != "cpu":
         return None
-    return {"xla_backend_optimization_level": llvm_level}
+    options: dict[str, Any] = {k: v for k, v in (extra or {}).items() if _known_cpu_option(k, v)}
+    if llvm_level is not None:
+        options["xla_backend_optimization_level"] = llvm_level
+    return options or None
+
+
+@functools.lru_cache(maxsize=None)
+def _known_cpu_option(name: str, value: str) -> bool:
+    """Whether this jaxlib's CPU compiler takes the option (experimental ones come and go between
+    releases; one it does not know is left out rather than failing the run)."""
+    try:
+        jax.jit(lambda x: x + 1).lower(jnp.zeros(2)).compile(compiler_options={name: value})
+    except Exception:  # XLA names an unknown option in a plain RuntimeError / XlaRuntimeError
+        return False
+    return True

@@ -444,7 +444,7 @@ def train_runs(agent: Agent, settings: list[dict[str, float]], run_shape: tuple[
     resumed run stop where the uninterrupted one did.
     """
     setup_start = time.perf_counter()
-    train_compiler_options = cpu_compiler_options(compilation.TRAIN_PROGRAM_LLVM_LEVEL)
+    train_compiler_options = cpu_compiler_options(compilation.TRAIN_PROGRAM_LLVM_LEVEL, agent.cpu_compile_options)
     seeds = run_shape[-1]
 
     plan = layout(steps, agent.steps_per_update, log_interval, num_chunks)

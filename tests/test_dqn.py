@@ -3,11 +3,12 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxrl
 from jaxrl.agents import dqn
-from jaxrl.core import exploration
+from jaxrl.core import exploration, networks, off_policy
 from jaxrl.core.optim import periodic_soft_update
 from jaxrl.core.buffers import ReplayBuffer
 from jaxrl.core.targets import (
@@ -260,3 +261,54 @@ def test_dqn_acrobot_8_seeds():
     hparams = {**CARTPOLE_HP, "epsilon_decay_duration": 50_000}
     result = jaxrl.train("dqn", "Acrobot-v1", seeds=8, steps=100_000, config=config, hparams=hparams, progress=False)
     assert jaxrl.evaluate(result, episodes=10, seed=7).mean_return >= -100
+
+
+# -- the dueling head and the Double target's selector pass --------------------------------------------
+@pytest.mark.parametrize("atoms,noisy", [(0, False), (5, False), (5, True)], ids=["scalar", "distributional", "noisy"])
+def test_folded_dueling_head_is_value_plus_centred_advantage(atoms, noisy):
+    """The dueling head folds its two streams into one map of the features; its outputs are
+    ``V(s) + A(s, a) - mean_a A(s, a)`` computed stream by stream from the same parameters (value
+    stream ``Dense_0``/``NoisyDense_0``, advantage ``Dense_1``/``NoisyDense_1``: the names and
+    shapes checkpoints hold), atom by atom for a distributional head (a noisy one's mean network)."""
+    num_actions, hidden = 3, (8, 8)
+    net = networks.QNetwork(num_actions, hidden, "relu", dueling=True, atoms=atoms, noisy=noisy)
+    obs = jax.random.normal(jax.random.key(1), (6, 4))
+    params = net.init(jax.random.key(0), obs)["params"]
+    layer = "NoisyDense" if noisy else "Dense"
+    value, advantage = params[f"{layer}_0"], params[f"{layer}_1"]
+    width = max(atoms, 1)
+    assert value["kernel"].shape == (8, width) and advantage["kernel"].shape == (8, num_actions * width)
+    features = networks.MLP(hidden, "relu", noisy=noisy).apply({"params": params["MLP_0"]}, obs)
+    v = (features @ value["kernel"] + value["bias"])[:, None, :]
+    a = (features @ advantage["kernel"] + advantage["bias"]).reshape(6, num_actions, width)
+    expected = v + a - a.mean(axis=1, keepdims=True)
+    out = net.apply({"params": params}, obs)
+    np.testing.assert_allclose(out, expected if atoms else expected[..., 0], rtol=1e-5, atol=1e-6)
+
+
+def test_double_selector_pass_adds_nothing_to_the_gradient():
+    """Double DQN's loss: the online network picks ``a* = argmax_a Q(s', a)`` and the target network
+    values it; its gradient equals that of the loss with ``a*`` fixed in advance (the pass over s'
+    is held constant, so it costs a forward pass and no backward one)."""
+    config = dqn.DQNConfig(batch_size=16, hidden=(16, 16), double=True, dueling=True)
+    env, env_params = jaxrl.make_env("CartPole-v1")
+    parts = dqn.build_parts(env, env_params, config)
+    keys = jax.random.split(jax.random.key(0), 6)
+    params = parts.network.init(keys[0], jnp.zeros((1, 4)))
+    target_params = parts.network.init(keys[1], jnp.zeros((1, 4)))
+    batch = off_policy.Batch(jax.random.normal(keys[2], (16, 4)), jax.random.randint(keys[3], (16,), 0, 2),
+                             jax.random.normal(keys[4], (16,)), jnp.full(16, 0.99).at[3].set(0.0),
+                             jax.random.normal(keys[5], (16, 4)))
+    weights = jnp.linspace(0.5, 1.0, 16)
+    grads = jax.grad(lambda p: dqn.dqn_loss(p, target_params, parts, batch, weights)[0])(params)
+    a_star = jnp.argmax(parts.network.apply(params, batch.next_obs), axis=-1)
+
+    def fixed_selector_loss(p):
+        q_target = jnp.take_along_axis(parts.network.apply(target_params, batch.next_obs), a_star[:, None], 1)[:, 0]
+        q = jnp.take_along_axis(parts.network.apply(p, batch.obs), batch.action[:, None], 1)[:, 0]
+        td_error = batch.reward + batch.discount * q_target - q
+        return jnp.mean(weights * optax.huber_loss(td_error))
+
+    expected = jax.grad(fixed_selector_loss)(params)
+    for got, want in zip(jax.tree.leaves(grads), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)

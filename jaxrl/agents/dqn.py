@@ -145,9 +145,9 @@ def dqn_loss(params: Any, target_params: Any, parts: ValueParts, batch: Batch, w
     config = parts.config
     online_noise, target_noise = (None, None) if noise is None else noise
     q_t_value = value_based.outputs(parts, target_params, batch.next_obs, target_noise)
-    if config.double:  # one pass of the online network over both observations
-        q_all = value_based.outputs(parts, params, jnp.concatenate([batch.obs, batch.next_obs]), online_noise)
-        q_tm1, q_t_selector = q_all[:config.batch_size], jax.lax.stop_gradient(q_all[config.batch_size:])
+    if config.double:
+        q_tm1 = value_based.outputs(parts, params, batch.obs, online_noise)
+        q_t_selector = value_based.outputs(parts, jax.lax.stop_gradient(params), batch.next_obs, online_noise)
         target = jax.vmap(double_q_learning_target)(batch.reward, batch.discount, q_t_value, q_t_selector)
     else:
         q_tm1 = value_based.outputs(parts, params, batch.obs, online_noise)

@@ -43,6 +43,9 @@ class Agent(NamedTuple):
     steps_per_update: int  # env steps per seed that one train_step takes
     initial_carry: Callable[[], Any] | None = None  # recurrent agents: one stream's initial hidden state
     recurrent_act: Callable[[Any, Any, Any, jax.Array], tuple[jax.Array, Any]] | None = None
+    # XLA options for the training program on CPU, measured to help this agent (applied where the
+    # installed jaxlib knows them: jaxrl.compilation.cpu_compiler_options)
+    cpu_compile_options: Mapping[str, str] | None = None
 
     @property
     def recurrent(self) -> bool:

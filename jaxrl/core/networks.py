@@ -11,7 +11,6 @@ Noisy layers use the NoisyNets paper's initialisation instead (see ``NoisyDense`
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any, Callable, Literal, NamedTuple, Sequence
 
 import flax.linen as nn
@@ -108,22 +107,27 @@ class NoisyDense(nn.Module):
 
     features: int
 
-    @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        fan_in = x.shape[-1]
+        kernel, bias = self.weights(x.shape[-1])
+        return x @ kernel + bias
+
+    @nn.compact
+    def weights(self, fan_in: int) -> tuple[jax.Array, jax.Array]:
+        """The kernel ``[fan_in, features]`` and bias this call applies: the mean's, or noisy ones.
+
+        One noise draw serves the whole batch, so the noisy weights are formed once (O(fan_in
+        features)) and the batch takes one product, as the mean network does; ((x * e_in) sigma_w)
+        * e_out would double the layer's products, forward and backward (NoisyNets cost C51 2.1x
+        on MinAtar so, 1.38x now)."""
         kernel = self.param("kernel", lambda k, s: _uniform_fan_in(k, s, fan_in), (fan_in, self.features))
         bias = self.param("bias", lambda k, s: _uniform_fan_in(k, s, fan_in), (self.features,))
         sigma_kernel = self.param("sigma_kernel", nn.initializers.constant(1.0 / math.sqrt(fan_in)),
                                   (fan_in, self.features))
         sigma_bias = self.param("sigma_bias", nn.initializers.constant(1.0 / math.sqrt(fan_in)), (self.features,))
         if not self.has_rng(NOISE_RNG):
-            return x @ kernel + bias
+            return kernel, bias
         noise_in, noise_out = factorised_noise(self.make_rng(NOISE_RNG), fan_in, self.features)
-        # One noise draw serves the whole batch, so the noisy weights are formed once (O(fan_in features))
-        # and the batch takes one product, as the mean network does; ((x * e_in) sigma_w) * e_out would
-        # double the layer's products, forward and backward (NoisyNets cost C51 2.1x on MinAtar so, 1.38x now)
-        noisy_kernel = kernel + sigma_kernel * jnp.outer(noise_in, noise_out)
-        return x @ noisy_kernel + (bias + sigma_bias * noise_out)
+        return kernel + sigma_kernel * jnp.outer(noise_in, noise_out), bias + sigma_bias * noise_out
 
 
 def scale_noise(params: Any, sigma0: jax.Array | float) -> Any:
@@ -137,6 +141,38 @@ def scale_noise(params: Any, sigma0: jax.Array | float) -> Any:
 def linear(features: int, gain: float, noisy: bool = False) -> nn.Module:
     """A dense layer: orthogonal with ``gain``, or a ``NoisyDense`` where ``noisy``."""
     return NoisyDense(features) if noisy else dense(features, gain)
+
+
+class Dense(nn.Module):
+    """``nn.Dense`` with orthogonal init of ``gain`` and zero bias (the same parameters, names and
+    initial values as ``dense(features, gain)``), whose ``weights`` can be read without applying
+    it, as ``NoisyDense``'s: the dueling head folds its two streams' weights into one."""
+
+    features: int
+    gain: float = 1.0
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kernel, bias = self.weights(x.shape[-1])
+        return x @ kernel + bias
+
+    @nn.compact
+    def weights(self, fan_in: int) -> tuple[jax.Array, jax.Array]:
+        return (self.param("kernel", orthogonal(self.gain), (fan_in, self.features)),
+                self.param("bias", nn.initializers.zeros, (self.features,)))
+
+
+def dueling_weights(value: tuple[jax.Array, jax.Array], advantage: tuple[jax.Array, jax.Array],
+                    num_actions: int) -> tuple[jax.Array, jax.Array]:
+    """One affine map equal to the dueling combination ``V + A - mean_a A`` of two linear streams
+    on the same features: ``value`` ``(kernel [F, atoms], bias [atoms])`` and ``advantage``
+    ``(kernel [F, num_actions * atoms], bias)`` give ``(kernel [F, num_actions * atoms], bias)``,
+    atom by atom (atoms 1 for a scalar head). The combination is linear in the features, so the
+    batch takes one product instead of two and no per-sample mean over actions."""
+    def fold(v: jax.Array, a: jax.Array) -> jax.Array:
+        a = a.reshape(a.shape[:-1] + (num_actions, -1))
+        return (v[..., None, :] + a - a.mean(axis=-2, keepdims=True)).reshape(a.shape[:-2] + (-1,))
+
+    return fold(value[0], advantage[0]), fold(value[1], advantage[1])
 
 
 class MLP(nn.Module):
@@ -395,7 +431,9 @@ class QNetwork(nn.Module):
 
     ``dueling``: separate value and advantage streams after the torso, combined as
     ``V(s) + A(s, a) - mean_a A(s, a)`` (Wang et al. 2016; atom by atom for a distributional head,
-    as Rainbow combines its logits). Heads use orthogonal gain 1.
+    as Rainbow combines its logits). Both streams are linear in the torso's features, so their
+    weights are folded into one map first (``dueling_weights``) and the batch takes a single
+    product. Heads use orthogonal gain 1.
 
     ``noisy``: every dense layer, the torso's and the heads', is a ``NoisyDense`` (NoisyNets; a CNN
     torso's convolution stays deterministic): noisy when applied with the ``"noise"`` RNG stream,
@@ -416,19 +454,16 @@ class QNetwork(nn.Module):
     def __call__(self, obs: jax.Array) -> jax.Array:
         features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim, self.noisy,
                               self.layer_norm)(obs)
-        head = partial(linear, gain=1.0, noisy=self.noisy)
-        if self.atoms:
-            shape = features.shape[:-1] + (self.num_actions, self.atoms)
-            if not self.dueling:
-                return head(self.num_actions * self.atoms)(features).reshape(shape)
-            value = head(self.atoms)(features)[..., None, :]
-            advantage = head(self.num_actions * self.atoms)(features).reshape(shape)
-            return value + advantage - advantage.mean(axis=-2, keepdims=True)
-        if not self.dueling:
-            return head(self.num_actions)(features)
-        value = head(1)(features)
-        advantage = head(self.num_actions)(features)
-        return value + advantage - advantage.mean(axis=-1, keepdims=True)
+        atoms = max(self.atoms, 1)
+        layer = (lambda n: NoisyDense(n)) if self.noisy else (lambda n: Dense(n, 1.0))
+        if self.dueling:  # value and advantage streams, folded into one affine map of the features
+            fan_in = features.shape[-1]
+            kernel, bias = dueling_weights(layer(atoms).weights(fan_in), layer(self.num_actions * atoms).weights(fan_in),
+                                           self.num_actions)
+            out = features @ kernel + bias
+        else:
+            out = layer(self.num_actions * atoms)(features)
+        return out.reshape(features.shape[:-1] + (self.num_actions, self.atoms)) if self.atoms else out
 
 
 # -- continuous control: actors in [-1, 1], critics on (observation, action) ------------------------

@@ -190,8 +190,8 @@ def distributional_pair(parts: ValueParts, params: Any, target_params: Any, batc
     config, head = parts.config, parts.head
     out_t = outputs(parts, target_params, batch.next_obs, _target(noise))
     if config.double:
-        out_all = outputs(parts, params, jnp.concatenate([batch.obs, batch.next_obs]), _online(noise))
-        out_tm1, selector = out_all[:config.batch_size], head.values(out_all[config.batch_size:], hparams)
+        out_tm1 = outputs(parts, params, batch.obs, _online(noise))
+        selector = head.values(outputs(parts, jax.lax.stop_gradient(params), batch.next_obs, _online(noise)), hparams)
     else:
         out_tm1, selector = outputs(parts, params, batch.obs, _online(noise)), head.values(out_t, hparams)
     a_t = jnp.argmax(jax.lax.stop_gradient(selector), axis=-1)
