@@ -8,7 +8,9 @@ compare (2 seeds each unless ``--seeds``, explicit config and hyperparameters, a
     python scripts/check_bit_identical.py --compare /tmp/reference.npz
 
 Every leaf of every run's final parameters and every logged curve must match exactly (NaN where
-NaN); the script prints each case and exits 1 on the first difference it lists.
+NaN); the script prints each case and exits 1 on the first difference it lists. Save and compare
+with the same cores available (the same ``taskset``, or none): jaxrl makes one device per core, and
+2 seeds on one device are one vmapped program, on two devices two unbatched ones, whose bits differ.
 """
 
 from __future__ import annotations
