@@ -168,9 +168,9 @@ def test_training_program_llvm_level_is_a_setting(monkeypatch):
     engine = importlib.import_module("jaxrl.train")
     levels = []
 
-    def recording(level):
+    def recording(level, extra=None):
         levels.append(level)
-        return compilation.cpu_compiler_options(level)
+        return compilation.cpu_compiler_options(level, extra)
 
     monkeypatch.setattr(engine, "cpu_compiler_options", recording)
     monkeypatch.setattr(compilation, "TRAIN_PROGRAM_LLVM_LEVEL", 2)
