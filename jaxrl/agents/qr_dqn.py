@@ -98,7 +98,8 @@ def quantile_function(agent: Agent) -> Any:
 # XLA's CPU backend hands reductions to YNNPACK by default; the quantile Huber loss's backward
 # reduces [batch, N, N'] arrays built from several elementwise inputs, which YNNPACK's fusion
 # materialises one by one. Without its reduce fusions the CartPole preset trains 2.4x faster
-# (BENCHMARKS.md, session 24); C51 and Rainbow, measured the same way, do not gain, so they keep XLA's default.
+# (BENCHMARKS.md, session 24). Measured the same way, C51 moved within noise (+6%) and Rainbow lost
+# 12%, so the other agents keep XLA's default.
 CPU_COMPILE_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT"}  # the default, DOT and REDUCE, less REDUCE
 
 

@@ -11,6 +11,7 @@ Noisy layers use the NoisyNets paper's initialisation instead (see ``NoisyDense`
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Callable, Literal, NamedTuple, Sequence
 
 import flax.linen as nn
@@ -62,8 +63,8 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1) -> Callable[..., jax.A
     return init
 
 
-def dense(features: int, gain: float) -> nn.Dense:
-    return nn.Dense(features, kernel_init=orthogonal(gain), bias_init=nn.initializers.zeros)
+def dense(features: int, gain: float) -> "Dense":
+    return Dense(features, gain)
 
 
 def normalized(x: jax.Array, layer_norm: bool) -> jax.Array:
@@ -139,14 +140,14 @@ def scale_noise(params: Any, sigma0: jax.Array | float) -> Any:
 
 
 def linear(features: int, gain: float, noisy: bool = False) -> nn.Module:
-    """A dense layer: orthogonal with ``gain``, or a ``NoisyDense`` where ``noisy``."""
+    """A dense layer: orthogonal with ``gain``, or a ``NoisyDense`` where ``noisy`` (either reads its ``weights``)."""
     return NoisyDense(features) if noisy else dense(features, gain)
 
 
 class Dense(nn.Module):
-    """``nn.Dense`` with orthogonal init of ``gain`` and zero bias (the same parameters, names and
-    initial values as ``dense(features, gain)``), whose ``weights`` can be read without applying
-    it, as ``NoisyDense``'s: the dueling head folds its two streams' weights into one."""
+    """A dense layer with orthogonal init of ``gain`` and zero bias (``nn.Dense``'s parameters,
+    names and values), whose ``weights`` can be read without applying it, as ``NoisyDense``'s:
+    the dueling head folds its two streams' weights into one."""
 
     features: int
     gain: float = 1.0
@@ -455,7 +456,7 @@ class QNetwork(nn.Module):
         features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim, self.noisy,
                               self.layer_norm)(obs)
         atoms = max(self.atoms, 1)
-        layer = (lambda n: NoisyDense(n)) if self.noisy else (lambda n: Dense(n, 1.0))
+        layer = partial(linear, gain=1.0, noisy=self.noisy)
         if self.dueling:  # value and advantage streams, folded into one affine map of the features
             fan_in = features.shape[-1]
             kernel, bias = dueling_weights(layer(atoms).weights(fan_in), layer(self.num_actions * atoms).weights(fan_in),
