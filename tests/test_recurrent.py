@@ -2,6 +2,8 @@
 final observation's carry, sequence re-runs, the memory probe, StatelessCartPole, policies and
 evaluation of recurrent agents, and bad input."""
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -134,6 +136,41 @@ def test_carry_resets_exactly_at_episode_ends_and_bootstraps_with_the_final_obse
     # ... which a missing reset would not: the check can fail
     unreset = _episodes_by_hand(parts, state.params, traj, start_carry, reset=False)[0]
     assert np.abs(unreset - values).max() > 1e-4
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_sequence_mode_is_flax_s_cell_stepped_one_step_at_a_time(cell):
+    """The network's sequence mode (input products before the time loop, gates fused) gives what
+    flax's own cell gives stepped one step at a time with resets, outputs and gradients alike."""
+    from jaxrl.core.networks import RecurrentActorCritic, initial_carry
+    network = RecurrentActorCritic(hidden=(8,), cell=cell, size=6, num_actions=3)
+    zero = initial_carry(cell, 6)
+    keys = jax.random.split(jax.random.key(0), 4)
+    length, envs = 7, 5
+    obs = jax.random.normal(keys[0], (length, envs, 4))
+    starts = jax.random.bernoulli(keys[1], 0.3, (length, envs))
+    carry = jax.tree.map(lambda c: jax.random.normal(keys[2], (envs,) + c.shape), zero)
+    params = network.init(keys[3], zero, obs[0, 0])
+    params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(keys[3], p.shape), params)  # nonzero biases too
+
+    def stepped(params):
+        def step(carry, inputs):
+            x, start = inputs
+            carry = jax.tree.map(lambda c, z: jnp.where(start[:, None], z, c), carry, zero)
+            return network.apply(params, carry, x)
+        return jax.lax.scan(step, carry, (obs, starts))
+
+    def fused(params):
+        return network.apply(params, carry, obs, starts=starts)
+
+    def loss(run, params):
+        last, (dist, value) = run(params)
+        return jnp.sum(dist.logits ** 2) + jnp.sum(value) + sum(jnp.sum(x) for x in jax.tree.leaves(last))
+
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), stepped(params), fused(params))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
+                 jax.grad(partial(loss, stepped))(params), jax.grad(partial(loss, fused))(params))
+    assert float(jnp.abs(stepped(params)[1][1]).max()) > 1e-2  # not a vacuous comparison
 
 
 def test_time_limit_probe_recurrent_value_is_one_over_one_minus_gamma():

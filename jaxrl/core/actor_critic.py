@@ -306,13 +306,7 @@ def sequence_apply(parts: ActorCriticParts, network_params: Any, seq: Sequences)
     """(policy distribution, value) of every step of ``seq``, flattened time-major to ``[T * E]``
     (the order of ``x.reshape(T * E, ...)`` on a rollout's ``[T, E]`` arrays)."""
     chex.assert_rank(seq.starts, 2)
-
-    def step(hidden, inputs):
-        obs, start = inputs
-        hidden = reset_carry(parts.initial_carry, hidden, start)
-        return parts.network.apply(network_params, hidden, obs)
-
-    _, (dist, value) = jax.lax.scan(step, seq.carry, (seq.obs, seq.starts))
+    _, (dist, value) = parts.network.apply(network_params, seq.carry, seq.obs, starts=seq.starts)
     flat = lambda x: x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:])  # noqa: E731
     return jax.tree.map(flat, dist), flat(value)
 

@@ -1,5 +1,6 @@
 """Networks (flax linen): MLP, MinAtar CNN and Nature (Atari) CNN torsos, actor-critic heads (feed-forward and
-recurrent: flax's GRU and LSTM cells), orthogonal init, and NoisyNets' factorised Gaussian noisy layers.
+recurrent: flax's GRU and LSTM cells, whose parameters a sequence re-run takes as fused maps with the
+input products hoisted out of the time loop), orthogonal init, and NoisyNets' factorised Gaussian noisy layers.
 
 Initialisation follows the PPO literature: orthogonal weights with gain sqrt(2) in the torso,
 0.01 on the policy head (near-uniform initial policy) and 1.0 on the value head; zero biases.
@@ -14,6 +15,7 @@ import math
 from functools import partial
 from typing import Any, Callable, Literal, NamedTuple, Sequence
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -386,8 +388,73 @@ def initial_carry(kind: str, size: int) -> Any:
     return recurrent_cell(kind, size).initialize_carry(jax.random.key(0), (size,))
 
 
+CELL_GATES = {"gru": "rzn", "lstm": "ifgo"}  # the gates in the order flax's cells name their parameters
+CELL_PARAMS = {"gru": "GRUCell_0", "lstm": "OptimizedLSTMCell_0"}  # the cell's parameters in a network's
+
+
+class CellMaps(NamedTuple):
+    """flax's GRU or optimised-LSTM cell parameters as two fused maps, one product each for all
+    gates: input ``[in, G*size]`` and recurrent ``[size, G*size]`` (G gates)."""
+
+    kind: str  # "gru" | "lstm"
+    input_kernel: jax.Array
+    input_bias: jax.Array | None  # a GRU's (flax's LSTM has no input bias)
+    recurrent_kernel: jax.Array
+    recurrent_bias: jax.Array  # a GRU's is zero except on its n gate, as flax's
+
+    @classmethod
+    def of(cls, kind: str, cell_params: Any) -> "CellMaps":
+        gates = CELL_GATES[kind]
+        kernel = lambda prefix: jnp.concatenate([cell_params[f"{prefix}{g}"]["kernel"] for g in gates], axis=-1)  # noqa: E731
+        if kind == "gru":  # biases on the input products; only the n gate's recurrent product has one
+            hidden_bias = cell_params["hn"]["bias"]
+            return cls(kind, kernel("i"), jnp.concatenate([cell_params[f"i{g}"]["bias"] for g in gates]), kernel("h"),
+                       jnp.concatenate([jnp.zeros_like(hidden_bias), jnp.zeros_like(hidden_bias), hidden_bias]))
+        return cls(kind, kernel("i"), None, kernel("h"), jnp.concatenate([cell_params[f"h{g}"]["bias"] for g in gates]))
+
+    def input_gates(self, inputs: jax.Array) -> jax.Array:
+        """The input product of every gate (bias included), ``[..., G*size]``."""
+        gates = inputs @ self.input_kernel
+        return gates if self.input_bias is None else gates + self.input_bias
+
+    def step(self, carry: Any, input_gates: jax.Array) -> Any:
+        """One step of the cell from its input product: the new carry (its output is the carry's h)."""
+        if self.kind == "gru":
+            x_r, x_z, x_n = jnp.split(input_gates, 3, axis=-1)
+            h_r, h_z, h_n = jnp.split(carry @ self.recurrent_kernel + self.recurrent_bias, 3, axis=-1)
+            r, z = nn.sigmoid(x_r + h_r), nn.sigmoid(x_z + h_z)
+            return (1.0 - z) * nn.tanh(x_n + r * h_n) + z * carry
+        c, h = carry
+        i, f, g, o = jnp.split(h @ self.recurrent_kernel + self.recurrent_bias + input_gates, 4, axis=-1)
+        c = nn.sigmoid(f) * c + nn.sigmoid(i) * nn.tanh(g)
+        return c, nn.sigmoid(o) * nn.tanh(c)
+
+
+def cell_output(kind: str, carry: Any) -> jax.Array:
+    """The cell's output: its carry for a GRU, the carry's ``h`` for an LSTM."""
+    return carry if kind == "gru" else carry[1]
+
+
+def cell_sequence(maps: CellMaps, carry: Any, inputs: jax.Array, starts: jax.Array) -> tuple[Any, jax.Array]:
+    """The cell over the sequences ``inputs`` ``[T, E, in]`` from ``carry`` (leading axis E), reset
+    to the zero carry before each step where ``starts [T, E]``: (the last carry, outputs
+    ``[T, E, size]``). The input products of every step are one product taken before the time
+    loop; only the recurrent product runs step by step (it needs the last step's carry)."""
+    def step(carry: Any, gates_and_start: tuple[jax.Array, jax.Array]) -> tuple[Any, jax.Array]:
+        gates, start = gates_and_start
+        carry = jax.tree.map(lambda x: jnp.where(start[:, None], jnp.zeros_like(x), x), carry)
+        carry = maps.step(carry, gates)
+        return carry, cell_output(maps.kind, carry)
+
+    return jax.lax.scan(step, carry, (maps.input_gates(inputs), starts))
+
+
 class RecurrentActorCritic(nn.Module):
-    """One step of a recurrent policy and value: ``(carry, obs) -> (carry', (distribution, value))``.
+    """One step of a recurrent policy and value: ``(carry, obs) -> (carry', (distribution, value))``;
+    with ``starts``, whole sequences: ``obs [T, E, ...]`` from ``carry`` (leading axis E), the
+    carry reset to zero before each step where ``starts [T, E]``, giving the last carry and every
+    step's outputs (``[T, E, ...]``), the same as stepping one step at a time but faster (the cell's
+    input products for all steps are one product: ``cell_sequence``).
 
     The observation goes through the torso (``hidden``), then the cell (``cell``: "gru" | "lstm",
     ``size`` units); both heads read the cell's output. The torso and cell are always shared;
@@ -408,9 +475,15 @@ class RecurrentActorCritic(nn.Module):
     obs_ndim: int = 1
 
     @nn.compact
-    def __call__(self, carry: Any, obs: jax.Array) -> tuple[Any, tuple[Categorical | DiagGaussian, jax.Array]]:
+    def __call__(self, carry: Any, obs: jax.Array, starts: jax.Array | None = None
+                 ) -> tuple[Any, tuple[Categorical | DiagGaussian, jax.Array]]:
         features = make_torso(self.torso, self.hidden, self.activation, self.obs_ndim)(obs)
-        carry, features = recurrent_cell(self.cell, self.size)(carry, features)
+        if starts is None:  # one step: flax's cell (it makes the parameters at init)
+            carry, features = recurrent_cell(self.cell, self.size)(carry, features)
+        else:  # whole sequences with flax's cell parameters, the input products before the time loop
+            chex.assert_rank(starts, 2)
+            maps = CellMaps.of(self.cell, self.variables["params"][CELL_PARAMS[self.cell]])
+            carry, features = cell_sequence(maps, carry, features, starts)
         actor_features = critic_features = features
         if not self.shared:
             head = lambda: dense(self.hidden[-1], math.sqrt(2.0))  # noqa: E731
