@@ -305,6 +305,6 @@ def test_recurrent_ppo_balances_stateless_cartpole():
     config = {"recurrent": "gru", "recurrent_size": 64, "hidden": (64,), "activation": "relu", "num_envs": 16,
               "rollout_len": 32, "num_minibatches": 2, "num_epochs": 10, "anneal_lr": True}
     hparams = {"learning_rate": 1e-3, "clip_eps": 0.1, "ent_coef": 0.0, "gamma": 0.98, "gae_lambda": 0.8}
-    result = jaxrl.train("ppo", "StatelessCartPole-v1", seeds=8, steps=100_000, config=config, hparams=hparams,
+    result = jaxrl.train("ppo", "StatelessCartPole-v1", seeds=8, steps=200_000, config=config, hparams=hparams,
                          progress=False, preset=None)
     assert result.evaluate(episodes=20).mean_return >= 400
