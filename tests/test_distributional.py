@@ -36,6 +36,25 @@ def test_categorical_projection_by_hand():
     np.testing.assert_allclose(project(-5.0, 0.9, p, z), [1.0, 0.0, 0.0], atol=1e-6)
 
 
+def test_share_limits_scatter_projection_is_the_categorical_projection():
+    """scripts/share_limits.py times C51's projection also as a floor/ceil scatter-add: it must be
+    the same map, clipping, atoms landing exactly on the support and terminal steps included."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("share_limits", Path(__file__).resolve().parents[1] / "scripts" / "share_limits.py")
+    share_limits = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(share_limits)
+    z = distributional.support(-10.0, 10.0, 21)
+    keys = jax.random.split(jax.random.key(0), 3)
+    rewards = jnp.concatenate([jax.random.uniform(keys[0], (60,), minval=-15.0, maxval=15.0), jnp.array([0.0, 1.0, -3.0, 25.0])])
+    discounts = jnp.concatenate([jnp.where(jax.random.uniform(keys[1], (60,)) < 0.2, 0.0, 0.9), jnp.array([1.0, 1.0, 0.0, 0.5])])
+    probs = jax.nn.softmax(jax.random.normal(keys[2], (64, 21)))
+    both = [jax.vmap(f, in_axes=(0, 0, 0, None))(rewards, discounts, probs, z)
+            for f in (distributional.categorical_projection, share_limits.projection_by_scatter)]
+    np.testing.assert_allclose(both[0], both[1], atol=1e-6)
+    np.testing.assert_allclose(both[1].sum(-1), 1.0, atol=1e-5)
+
+
 def test_categorical_targets_of_terminated_and_truncated_transitions():
     """Through the replay buffer (gamma 0.5): a truncated transition bootstraps from its final
     observation's distribution, a terminated one collapses onto its reward."""
