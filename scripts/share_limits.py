@@ -63,7 +63,6 @@ from jaxrl.core import distributional, networks  # noqa: E402
 from jaxrl.core.buffers import ReplayBuffer, _tree_set  # noqa: E402
 
 GOAL = 0.70
-ACTIVATIONS = {"tanh": jnp.tanh, "swish": jax.nn.swish, "relu": jax.nn.relu}
 
 
 class Stage(NamedTuple):
@@ -121,7 +120,7 @@ def mlp(params: list[dict[str, jax.Array]], x: jax.Array, activation: str, noise
             noise_in, noise_out = networks.factorised_noise(key, *w.shape)
             w, b = w + layer["sw"] * jnp.outer(noise_in, noise_out), b + layer["sb"] * noise_out
         x = x @ w + b
-        x = ACTIVATIONS[activation](x) if i < len(params) - 1 else x
+        x = networks.ACTIVATIONS[activation](x) if i < len(params) - 1 else x
     return x
 
 
@@ -240,22 +239,13 @@ def gru_params(key: jax.Array, obs_dim: int, torso: int, size: int, num_actions:
 
 
 def gru_sequence(p: dict[str, jax.Array], h0: jax.Array, obs: jax.Array, starts: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """A GRU policy over sequences ``obs [T, N, d]``: the torso's and the cell's input products
-    for all steps at once, the recurrent product step by step (the state reset where an episode
-    starts). Returns (last state, logits [T, N, A], values [T, N])."""
+    """A GRU policy over sequences ``obs [T, N, d]``: the torso's product for all steps at once,
+    then jaxrl's hoisted cell (``networks.cell_sequence``: the cell's input products before the
+    time loop, the recurrent product step by step, the state reset where an episode starts).
+    Returns (last state, logits [T, N, A], values [T, N])."""
     x = jax.nn.relu(obs @ p["torso_w"] + p["torso_b"])
-    x_gates = x @ p["input_w"] + p["input_b"]
-
-    def cell(h: jax.Array, inputs: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
-        xg, start = inputs
-        h = jnp.where(start[:, None], 0.0, h)
-        xr, xz, xn = jnp.split(xg, 3, axis=-1)
-        hr, hz, hn = jnp.split(h @ p["hidden_w"] + p["hidden_b"], 3, axis=-1)
-        r, u = jax.nn.sigmoid(xr + hr), jax.nn.sigmoid(xz + hz)
-        h = (1.0 - u) * jnp.tanh(xn + r * hn) + u * h
-        return h, h
-
-    h, hs = jax.lax.scan(cell, h0, (x_gates, starts))
+    maps = networks.CellMaps("gru", p["input_w"], p["input_b"], p["hidden_w"], p["hidden_b"])
+    h, hs = networks.cell_sequence(maps, jnp.zeros(h0.shape[-1]), h0, x, starts)
     return h, hs @ p["actor_w"] + p["actor_b"], (hs @ p["critic_w"] + p["critic_b"])[..., 0]
 
 

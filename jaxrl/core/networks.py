@@ -15,7 +15,6 @@ import math
 from functools import partial
 from typing import Any, Callable, Literal, NamedTuple, Sequence
 
-import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -23,6 +22,7 @@ import numpy as np
 from jax.custom_batching import custom_vmap
 from gymnax.environments import spaces
 
+from jaxrl.core.agent import reset_carry
 from jaxrl.core.distributions import Categorical, DiagGaussian
 
 Activation = Literal["tanh", "relu", "elu", "swish"]
@@ -435,15 +435,14 @@ def cell_output(kind: str, carry: Any) -> jax.Array:
     return carry if kind == "gru" else carry[1]
 
 
-def cell_sequence(maps: CellMaps, carry: Any, inputs: jax.Array, starts: jax.Array) -> tuple[Any, jax.Array]:
+def cell_sequence(maps: CellMaps, initial: Any, carry: Any, inputs: jax.Array, starts: jax.Array) -> tuple[Any, jax.Array]:
     """The cell over the sequences ``inputs`` ``[T, E, in]`` from ``carry`` (leading axis E), reset
-    to the zero carry before each step where ``starts [T, E]``: (the last carry, outputs
-    ``[T, E, size]``). The input products of every step are one product taken before the time
-    loop; only the recurrent product runs step by step (it needs the last step's carry)."""
+    to ``initial`` (one stream's carry) before each step where ``starts [T, E]``: (the last carry,
+    outputs ``[T, E, size]``). The input products of every step are one product taken before the
+    time loop; only the recurrent product runs step by step (it needs the last step's carry)."""
     def step(carry: Any, gates_and_start: tuple[jax.Array, jax.Array]) -> tuple[Any, jax.Array]:
         gates, start = gates_and_start
-        carry = jax.tree.map(lambda x: jnp.where(start[:, None], jnp.zeros_like(x), x), carry)
-        carry = maps.step(carry, gates)
+        carry = maps.step(reset_carry(initial, carry, start), gates)
         return carry, cell_output(maps.kind, carry)
 
     return jax.lax.scan(step, carry, (maps.input_gates(inputs), starts))
@@ -452,7 +451,7 @@ def cell_sequence(maps: CellMaps, carry: Any, inputs: jax.Array, starts: jax.Arr
 class RecurrentActorCritic(nn.Module):
     """One step of a recurrent policy and value: ``(carry, obs) -> (carry', (distribution, value))``;
     with ``starts``, whole sequences: ``obs [T, E, ...]`` from ``carry`` (leading axis E), the
-    carry reset to zero before each step where ``starts [T, E]``, giving the last carry and every
+    carry reset to the initial carry before each step where ``starts [T, E]``, giving the last carry and every
     step's outputs (``[T, E, ...]``), the same as stepping one step at a time but faster (the cell's
     input products for all steps are one product: ``cell_sequence``).
 
@@ -481,9 +480,8 @@ class RecurrentActorCritic(nn.Module):
         if starts is None:  # one step: flax's cell (it makes the parameters at init)
             carry, features = recurrent_cell(self.cell, self.size)(carry, features)
         else:  # whole sequences with flax's cell parameters, the input products before the time loop
-            chex.assert_rank(starts, 2)
             maps = CellMaps.of(self.cell, self.variables["params"][CELL_PARAMS[self.cell]])
-            carry, features = cell_sequence(maps, carry, features, starts)
+            carry, features = cell_sequence(maps, initial_carry(self.cell, self.size), carry, features, starts)
         actor_features = critic_features = features
         if not self.shared:
             head = lambda: dense(self.hidden[-1], math.sqrt(2.0))  # noqa: E731
