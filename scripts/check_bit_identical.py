@@ -75,6 +75,9 @@ CASES: dict[str, tuple[str, str, dict, dict, dict, int]] = {
     "ddpg_ou": ("ddpg", "Pendulum-v1", {}, {**CONTINUOUS_CONFIG, "noise": "ou"}, {"learning_rate": 1e-3}, 2_000),
     "td3": ("td3", "Pendulum-v1", {}, CONTINUOUS_CONFIG, {"learning_rate": 1e-3, "target_noise": 0.3}, 2_000),
     "sac": ("sac", "Pendulum-v1", {}, CONTINUOUS_CONFIG, {"learning_rate": 1e-3, "alpha_init": 0.5}, 2_000),
+    "sac_gsde": ("sac", "MountainCarContinuous-v0", {}, {**CONTINUOUS_CONFIG, "exploration": "gsde", "train_freq": 4,
+                                                         "gradient_steps": 2, "sde_log_std_init": -2.0},
+                 {"learning_rate": 1e-3}, 2_000),
     # Host-stepped envs (the Gymnasium bridge): discrete and Box actions, float and uint8 observations.
     "ppo_gymnasium_bridge": ("ppo", "gymnasium:CartPole-v1", {"max_episode_steps": 60}, {"num_envs": 4, "rollout_len": 64,
                                                                                          "num_epochs": 2, "num_minibatches": 4},

@@ -1,7 +1,9 @@
 """Continuous control (DDPG, TD3, SAC) and the AdBudget env: targets by hand, the squashed
-log-prob, OU noise, probes (action-dependent reward, the time-limit probe), a learning smoke test."""
+log-prob, OU noise, gSDE's noise, probes (action-dependent reward, the time-limit probe), a learning
+smoke test."""
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -10,8 +12,9 @@ import pytest
 
 import jaxrl
 from jaxrl.agents import ddpg, sac
-from jaxrl.core import exploration
-from jaxrl.core.distributions import squashed_gaussian
+from jaxrl.core import continuous, exploration
+from jaxrl.core.distributions import squashed_gaussian, state_dependent_log_std, state_dependent_noise
+from jaxrl.core.hparams import resolve_config
 from jaxrl.envs.ad_budget import AdBudget
 
 SMALL = {"hidden": (32, 32), "batch_size": 32, "buffer_capacity": 2_000, "learning_starts": 200}
@@ -85,6 +88,71 @@ def test_ornstein_uhlenbeck_noise_mean_and_variance():
     assert lag1 == pytest.approx(1 - theta * dt, abs=0.02)
 
 
+# -- gSDE (SAC's exploration="gsde") ---------------------------------------------------------------
+def test_state_dependent_log_std_by_hand_and_as_the_std_of_the_matrix_noise():
+    # z = (1, 2), std = [[1, 2], [0.5, 1]]: variance z^2 @ std^2 = (1 + 4 * 0.25, 4 + 4 * 1) = (2, 8).
+    log_std = jnp.log(jnp.array([[1.0, 2.0], [0.5, 1.0]]))
+    value = state_dependent_log_std(jnp.array([1.0, 2.0]), log_std)
+    np.testing.assert_allclose(value, 0.5 * np.log(np.array([2.0, 8.0]) + 1e-6), rtol=1e-6)
+    # The noise z(s) @ W, W ~ N(0, std^2) drawn afresh, has that std at every state (Monte Carlo).
+    rng = np.random.default_rng(0)
+    features, log_std = jnp.asarray(rng.uniform(0, 2, (4, 6))), jnp.asarray(rng.normal(-1, 0.5, (6, 2)))
+    unit = jax.random.normal(jax.random.key(0), (20_000, 4, 6, 2))
+    noise = np.asarray(state_dependent_noise(features, log_std, unit))  # [draws, states, D]
+    np.testing.assert_allclose(noise.std(axis=0), np.exp(state_dependent_log_std(features, log_std)), rtol=0.03)
+    assert np.abs(noise.mean(axis=0)).max() < 0.05 * noise.std(axis=0).min() + 0.01
+
+
+def gsde_parts(**overrides):
+    """SAC's parts and a fresh state with gSDE on MountainCarContinuous, 3 envs."""
+    env, params = jaxrl.make_env("MountainCarContinuous-v0")
+    config = resolve_config(sac.SACConfig, {**SMALL, "buffer_capacity": 1_998, "exploration": "gsde", "num_envs": 3, "train_freq": 4,
+                                           **overrides}, "sac")
+    parts = continuous.build("sac", env, params, config, partial(sac.make_actor, config), target_actor=False,
+                             learn_alpha=True, noise="gsde")
+    return parts, continuous.init(parts, jax.random.key(0), sac.SACHParams())
+
+
+@pytest.mark.parametrize("sample_freq,redraws", [(-1, {0, 4, 8}), (3, {0, 3, 6, 9})])
+def test_gsde_holds_each_env_s_noise_matrix_until_its_redraw(sample_freq, redraws):
+    parts, state = gsde_parts(sde_sample_freq=sample_freq)  # -1: one matrix per collection of train_freq=4 steps
+    assert state.noise.shape == (3, 32, 1)  # [envs, the actor's last hidden width, action_dim]
+    held = None
+    for t in range(10):
+        state = state.replace(steps=jnp.int32(3 * t))  # env steps per seed, 3 envs
+        actions, noise = sac.behave(parts, state, jax.random.key(t))
+        if t in redraws:
+            assert held is None or not np.any(np.asarray(noise) == np.asarray(held)), f"step {t}: not redrawn"
+            held = noise
+        np.testing.assert_array_equal(noise, held, err_msg=f"step {t}: the matrix changed between redraws")
+        # The action is tanh(mean + z(s) @ (exp(log_std) * W)) under the held matrix, whatever the key.
+        mean, log_std, features = parts.actor.apply(state.params, state.obs)
+        np.testing.assert_allclose(actions, jnp.tanh(mean + state_dependent_noise(features, log_std, held)), rtol=1e-6)
+        again, _ = sac.behave(parts, state.replace(noise=held), jax.random.key(100 + t))
+        if t not in redraws:
+            np.testing.assert_array_equal(again, actions)
+        state = state.replace(noise=noise)
+    assert not np.array_equal(held[0], held[1])  # each env its own matrix
+
+
+def test_gsde_policy_samples_its_per_state_gaussian_and_the_greedy_action_is_noise_free():
+    parts, state = gsde_parts()
+    obs = jnp.array([[-0.5, 0.0], [0.3, 0.05]])
+    mean, log_std, features = parts.actor.apply(state.params, obs)
+    action, log_prob = sac.policy(parts, state.params, obs, jax.random.key(1))
+    expected = squashed_gaussian(mean, state_dependent_log_std(features, log_std), jax.random.normal(jax.random.key(1), mean.shape))
+    np.testing.assert_allclose(action, expected[0], rtol=1e-6)
+    np.testing.assert_allclose(log_prob, expected[1], rtol=1e-6)
+    np.testing.assert_allclose(log_std, -3.0)  # sde_log_std_init's default, SB3's
+    greedy = [sac.act(parts, state.params, obs, jax.random.key(k)) for k in range(3)]
+    np.testing.assert_array_equal(greedy[0], greedy[1])
+    np.testing.assert_array_equal(greedy[0], greedy[2])
+    np.testing.assert_allclose(greedy[0], continuous.to_env(parts, jnp.tanh(mean)), rtol=1e-6)
+    # The features carry no gradient into the torso: only the mean head's path trains it.
+    grads = jax.grad(lambda p: jnp.sum(parts.actor.apply(p, obs)[2]))(state.params)
+    assert all(float(jnp.abs(leaf).max()) == 0.0 for leaf in jax.tree.leaves(grads))
+
+
 # -- bad input ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("algo", ["ddpg", "td3", "sac"])
 def test_discrete_env_is_refused_before_compiling(algo):
@@ -103,6 +171,12 @@ def test_bad_hyperparameters_and_shapes_are_refused():
         jaxrl.agents.make("ddpg", "Pendulum-v1", config={"batch_size": 256, "learning_starts": 100})
     with pytest.raises(jaxrl.ConfigError, match="noise"):
         jaxrl.agents.make("ddpg", "Pendulum-v1", config={"noise": "pink"})
+    with pytest.raises(jaxrl.ConfigError, match="exploration"):
+        jaxrl.agents.make("sac", "Pendulum-v1", config={"exploration": "sde"})
+    with pytest.raises(jaxrl.ConfigError, match=r"sde_sample_freq=0 must be a whole number >= 1.*or -1"):
+        jaxrl.agents.make("sac", "Pendulum-v1", config={"exploration": "gsde", "sde_sample_freq": 0})
+    with pytest.raises(jaxrl.ConfigError, match=r"sde_sample_freq=8 only applies to exploration='gsde'"):
+        jaxrl.agents.make("sac", "Pendulum-v1", config={"sde_sample_freq": 8})
 
 
 def adam_counts(opt_state) -> list[int]:
@@ -152,20 +226,23 @@ def test_ad_budget_optimum_is_reached_by_the_closed_form_policy_and_beats_altern
 
 
 # -- probes and learning --------------------------------------------------------------------------
-@pytest.mark.parametrize("algo", ["ddpg", "td3", "sac"])
-def test_action_probe_learns_the_best_action(algo):
-    result = jaxrl.train(algo, "probe/ContinuousAction", seeds=2, steps=3_000, config=SMALL,
+GSDE = {"exploration": "gsde"}
+
+
+@pytest.mark.parametrize("algo,extra", [("ddpg", {}), ("td3", {}), ("sac", {}), ("sac", GSDE)], ids=["ddpg", "td3", "sac", "sac_gsde"])
+def test_action_probe_learns_the_best_action(algo, extra):
+    result = jaxrl.train(algo, "probe/ContinuousAction", seeds=2, steps=3_000, config={**SMALL, **extra},
                          hparams={"actor_learning_rate": 3e-3, "learning_rate": 3e-3}, progress=False)
     for seed in range(2):
         action = float(np.asarray(result.policy(seed=seed)(np.zeros(1)))[0])
         assert action == pytest.approx(0.5, abs=0.15), f"{algo} seed {seed} acts {action}, best is 0.5"
 
 
-@pytest.mark.parametrize("algo", ["td3", "sac"])
-def test_time_limit_probe_bootstraps_through_truncation(algo):
+@pytest.mark.parametrize("algo,extra", [("td3", {}), ("sac", {}), ("sac", GSDE)], ids=["td3", "sac", "sac_gsde"])
+def test_time_limit_probe_bootstraps_through_truncation(algo, extra):
     gamma = 0.8  # Q = 1 / (1 - gamma) = 5 at every state and action; zeroing at truncation gives < 5
     hparams = {"gamma": gamma, "tau": 0.05, "learning_rate": 3e-3}
-    config = dict(SMALL)
+    config = {**SMALL, **extra}
     if algo == "sac":  # no entropy bonus in the value: a fixed, negligible temperature
         config["autotune"] = False
         hparams["alpha_init"] = 1e-6
@@ -222,6 +299,14 @@ def test_readme_bring_your_own_env_example_runs():
 def test_pendulum_at_20k_steps(algo, goal):
     result = jaxrl.train(algo, "Pendulum-v1", seeds=8, steps=20_000, config={"learning_starts": 1_000}, progress=False)
     assert jaxrl.evaluate(result, episodes=20, seed=7).per_run()["return"].mean() >= goal
+
+
+@pytest.mark.slow
+def test_sac_gsde_preset_solves_mountaincar_continuous_at_50k_steps():
+    """The documented default command (the shipped preset: gSDE, the RL Zoo's settings)."""
+    result = jaxrl.train("sac", "MountainCarContinuous-v0", seeds=8, progress=False)
+    assert result.agent.config.exploration == "gsde" and int(result.final_state.steps[0]) >= 50_000
+    assert jaxrl.evaluate(result, episodes=20, seed=7).per_run()["return"].mean() >= 90.0
 
 
 @pytest.mark.slow

@@ -147,7 +147,7 @@ def make(env: Any, env_params: Any, config: DDPGConfig | dict | None = None, *, 
     parts = continuous.build(
         name, env, env_params, config,
         lambda action_dim: DeterministicActor(action_dim, tuple(int(w) for w in config.hidden), config.activation),
-        target_actor=True, learn_alpha=False, ou_noise=config.noise == "ou",
+        target_actor=True, learn_alpha=False, noise="ou" if config.noise == "ou" else None,
     )
     env_step = partial(continuous.env_step, parts, behave=partial(behave, parts))
     return continuous.make_agent(name, parts, env, env_params, DDPGHParams, env_step, partial(learn, parts),

@@ -6,6 +6,14 @@ temperature.
 * Temperature (``autotune``): minimise ``-log_alpha * (log pi(a | s) + target_entropy)``, with
   ``target_entropy = target_entropy_scale * action_dim`` (default -1 x action_dim).
 * ``log pi`` includes the tanh change of variables (``jaxrl.core.distributions.squashed_gaussian``).
+* ``exploration="gsde"`` (generalized state-dependent exploration, Raffin et al. 2022, as
+  Stable-Baselines3's ``use_sde=True``): the policy's std is ``sqrt(z(s)^2 @ exp(2 log_std))`` for
+  the actor's last hidden features ``z(s)`` and a learned ``log_std`` [latent, D]. Each env acts
+  with ``tanh(mean(s) + z(s) @ W)`` under one noise matrix ``W ~ N(0, exp(log_std)^2)`` held for
+  ``sde_sample_freq`` env steps (default: each collection of ``train_freq`` steps), so its
+  exploration is smooth in the state and persists over many steps. The updates draw an independent
+  sample of the same per-state Gaussian for every transition (SB3 shares one matrix per batch: the
+  same distribution, a noisier estimate).
 
 ``discount = gamma * (1 - terminated)``; ``s'`` is the observation the action led to, before any
 auto-reset: a time-limit truncation bootstraps. Actions are in [-1, 1] inside the agent, scaled to
@@ -16,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import chex
 import jax
@@ -26,9 +34,10 @@ from flax import struct
 from jaxrl.core import continuous, off_policy, optim
 from jaxrl.core.agent import Agent
 from jaxrl.core.continuous import ContinuousConfig, ContinuousHParams, ContinuousParts, ContinuousState
-from jaxrl.core.distributions import squashed_gaussian
+from jaxrl.core.distributions import squashed_gaussian, state_dependent_log_std, state_dependent_noise
 from jaxrl.core.hparams import hparam, resolve_config
-from jaxrl.core.networks import SquashedGaussianActor
+from jaxrl.core.networks import SquashedGaussianActor, StateDependentActor
+from jaxrl.errors import ConfigError
 
 
 # -- config and hyperparameters -------------------------------------------------------------------
@@ -36,6 +45,9 @@ from jaxrl.core.networks import SquashedGaussianActor
 class SACConfig(ContinuousConfig):
     num_critics: int = 2
     autotune: bool = True  # learn the entropy temperature alpha (else it stays at alpha_init)
+    exploration: Literal["gaussian", "gsde"] = "gaussian"  # gsde: generalized state-dependent exploration
+    sde_sample_freq: int = -1  # gsde: env steps between noise matrices; -1: one per collection of train_freq steps
+    sde_log_std_init: float = -3.0  # gsde: initial log-std of every noise weight (SB3's log_std_init)
 
 
 @struct.dataclass
@@ -61,9 +73,18 @@ def temperature_loss(log_alpha: jax.Array, log_prob: jax.Array, target_entropy: 
     return -jnp.mean(log_alpha * jax.lax.stop_gradient(log_prob + target_entropy))
 
 
+def mean_and_log_std(parts: ContinuousParts, actor_params: Any, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The pre-squash Gaussian's mean and log-std at ``obs`` (gSDE's per-state std, or the
+    actor's own)."""
+    if parts.noise == "gsde":
+        mean, log_std, features = parts.actor.apply(actor_params, obs)
+        return mean, state_dependent_log_std(features, log_std)
+    return parts.actor.apply(actor_params, obs)
+
+
 def policy(parts: ContinuousParts, actor_params: Any, obs: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
     """A reparameterised sample in [-1, 1] and its log-probability."""
-    mean, log_std = parts.actor.apply(actor_params, obs)
+    mean, log_std = mean_and_log_std(parts, actor_params, obs)
     return squashed_gaussian(mean, log_std, jax.random.normal(key, mean.shape))
 
 
@@ -78,9 +99,24 @@ def actor_loss(actor_params: Any, critic_params: Any, parts: ContinuousParts, ob
 
 
 # -- the agent's steps ----------------------------------------------------------------------------
-def behave(parts: ContinuousParts, state: ContinuousState, key: jax.Array) -> tuple[jax.Array, None]:
-    """A sample of the policy (no noise state)."""
-    return policy(parts, state.params, state.obs.astype(jnp.float32), key)[0], None
+def behave(parts: ContinuousParts, state: ContinuousState, key: jax.Array) -> tuple[jax.Array, jax.Array | None]:
+    """A sample of the policy; with gSDE, ``tanh(mean(s) + z(s) @ W)`` under each env's held noise
+    matrix, redrawn when due (and the noise state)."""
+    obs = state.obs.astype(jnp.float32)
+    if parts.noise != "gsde":
+        return policy(parts, state.params, obs, key)[0], None
+    mean, log_std, features = parts.actor.apply(state.params, obs)
+    unit_weights = jnp.where(gsde_redraw_due(parts, state.steps), jax.random.normal(key, state.noise.shape), state.noise)
+    return jnp.tanh(mean + state_dependent_noise(features, log_std, unit_weights)), unit_weights
+
+
+def gsde_redraw_due(parts: ContinuousParts, steps: jax.Array) -> jax.Array:
+    """Whether the env step after ``steps`` (env steps per seed, all envs) starts with fresh gSDE
+    noise matrices: every ``sde_sample_freq`` steps of each env, or with each collection of
+    ``train_freq`` steps (-1)."""
+    config = parts.config
+    every = config.train_freq if config.sde_sample_freq == -1 else config.sde_sample_freq
+    return (steps // config.num_envs) % every == 0
 
 
 def learn(parts: ContinuousParts, state: ContinuousState, key: jax.Array) -> tuple[ContinuousState, dict]:
@@ -114,17 +150,40 @@ def learn(parts: ContinuousParts, state: ContinuousState, key: jax.Array) -> tup
 
 def act(parts: ContinuousParts, params: Any, obs: Any, key: jax.Array) -> jax.Array:
     """The deterministic policy ``tanh(mean)``, scaled to the env's bounds."""
-    mean, _ = parts.actor.apply(params, jnp.asarray(obs, jnp.float32))
+    mean = parts.actor.apply(params, jnp.asarray(obs, jnp.float32))[0]
     return continuous.to_env(parts, jnp.tanh(mean))
 
 
 # -- the agent ------------------------------------------------------------------------------------
+def validate_exploration(config: SACConfig) -> None:
+    """gSDE's options are whole numbers where they count steps, and only set with gSDE."""
+    defaults = SACConfig()
+    if config.exploration != "gsde":
+        for option in ("sde_sample_freq", "sde_log_std_init"):
+            if getattr(config, option) != getattr(defaults, option):
+                raise ConfigError(f"{option}={getattr(config, option)!r} only applies to exploration='gsde' "
+                                  f"(this config has exploration={config.exploration!r}): set exploration='gsde' or drop it")
+        return
+    freq = config.sde_sample_freq
+    if isinstance(freq, bool) or not float(freq).is_integer() or not (freq == -1 or freq >= 1):
+        raise ConfigError(f"sde_sample_freq={freq!r} must be a whole number >= 1 (env steps between gSDE noise "
+                          "matrices), or -1 for one per collection of train_freq steps")
+
+
+def make_actor(config: SACConfig, action_dim: int) -> Any:
+    hidden = tuple(int(w) for w in config.hidden)
+    if config.exploration == "gsde":
+        return StateDependentActor(action_dim, hidden, config.activation, float(config.sde_log_std_init))
+    return SquashedGaussianActor(action_dim, hidden, config.activation)
+
+
 def make(env: Any, env_params: Any, config: SACConfig | dict | None = None, *, name: str = "sac") -> Agent:
     config = resolve_config(SACConfig, config, name)
+    validate_exploration(config)
+    config = dataclasses.replace(config, sde_sample_freq=int(config.sde_sample_freq))
     parts = continuous.build(
-        name, env, env_params, config,
-        lambda action_dim: SquashedGaussianActor(action_dim, tuple(int(w) for w in config.hidden), config.activation),
-        target_actor=False, learn_alpha=True, ou_noise=False,
+        name, env, env_params, config, partial(make_actor, config),
+        target_actor=False, learn_alpha=True, noise="gsde" if config.exploration == "gsde" else None,
     )
     env_step = partial(continuous.env_step, parts, behave=partial(behave, parts))
     return continuous.make_agent(name, parts, env, env_params, SACHParams, env_step, partial(learn, parts),

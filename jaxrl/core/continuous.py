@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Literal, NamedTuple
 
 import chex
 import jax
@@ -66,8 +66,13 @@ class ContinuousState:
     key: jax.Array
     steps: jax.Array  # env steps per seed so far
     updates: jax.Array  # gradient steps taken (after learning starts)
-    noise: jax.Array | None  # Ornstein-Uhlenbeck exploration state [num_envs, D], DDPG's option
+    noise: jax.Array | None  # exploration-noise state per env: OU's [num_envs, D] (DDPG/TD3), gSDE's [num_envs, latent, D] (SAC)
 
+
+# the exploration-noise state an agent keeps between env steps: an Ornstein-Uhlenbeck process per
+# env and action dimension (restarting at zero with each episode), or gSDE's standard-normal noise
+# matrices per env [latent, D] (redrawn every ``sde_sample_freq`` env steps, whatever the episode)
+NoiseKind = Literal["ou", "gsde"]
 
 # (state, key) -> (actions in [-1, 1], the new noise state or None): an agent's exploration policy
 Behave = Callable[[ContinuousState, jax.Array], tuple[jax.Array, jax.Array | None]]
@@ -88,7 +93,7 @@ class ContinuousParts(NamedTuple):
     action_high: np.ndarray
     target_actor: bool  # the state has a target actor (DDPG, TD3)
     learn_alpha: bool  # the state has a learned entropy temperature (SAC)
-    ou_noise: bool  # the state has an Ornstein-Uhlenbeck noise process (DDPG's option)
+    noise: NoiseKind | None  # the state's exploration noise: "ou" (DDPG/TD3's option), "gsde" (SAC's), or none
 
 
 def validate(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig) -> None:
@@ -108,9 +113,9 @@ def validate(agent_name: str, env: Any, env_params: Any, config: ContinuousConfi
 
 
 def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, make_actor: Callable[[int], Any], *,
-          target_actor: bool, learn_alpha: bool, ou_noise: bool) -> ContinuousParts:
+          target_actor: bool, learn_alpha: bool, noise: NoiseKind | None) -> ContinuousParts:
     """``make_actor(action_dim)`` makes the agent's actor module; the flags pick the optional state
-    (a target actor, a learned entropy temperature, an OU noise process)."""
+    (a target actor, a learned entropy temperature, an exploration-noise state)."""
     validate(agent_name, env, env_params, config)
     action_space = env.action_space(env_params)
     action_dim = int(np.prod(action_space.shape))
@@ -128,8 +133,16 @@ def build(agent_name: str, env: Any, env_params: Any, config: ContinuousConfig, 
         action_high=high,
         target_actor=target_actor,
         learn_alpha=learn_alpha,
-        ou_noise=ou_noise,
+        noise=noise,
     )
+
+
+def noise_shape(parts: ContinuousParts) -> tuple[int, ...]:
+    """One env's exploration-noise state: OU's [D], gSDE's [latent, D] (latent: the actor's last
+    hidden width)."""
+    if parts.noise == "gsde":
+        return (int(parts.config.hidden[-1]), parts.action_dim)
+    return (parts.action_dim,)
 
 
 def to_env(parts: ContinuousParts, action: jax.Array) -> jax.Array:
@@ -167,7 +180,7 @@ def init(parts: ContinuousParts, key: jax.Array, hparams: ContinuousHParams) -> 
         key=key,
         steps=zero,
         updates=zero,
-        noise=jnp.zeros((parts.config.num_envs, parts.action_dim)) if parts.ou_noise else None,
+        noise=jnp.zeros((parts.config.num_envs, *noise_shape(parts))) if parts.noise else None,
     )
 
 
@@ -182,7 +195,7 @@ def env_step(parts: ContinuousParts, state: ContinuousState, key: jax.Array,
     actions = jnp.where(learning_started(config, state.steps), jnp.clip(actions, -1.0, 1.0), uniform)
     env_state, out = parts.venv.step(env_key, state.env_state, to_env(parts, actions))
     transition = Transition(state.obs, actions, out.reward.astype(jnp.float32), out.terminated, out.truncated, out.final_obs)
-    if noise is not None:  # a fresh noise process for each new episode
+    if parts.noise == "ou":  # a fresh noise process for each new episode
         noise = jnp.where(out.info["episode_done"][:, None], 0.0, noise)
     state = state.replace(env_state=env_state, obs=out.obs, buffer=parts.buffer.add(state.buffer, transition),
                           steps=state.steps + config.num_envs, noise=noise)

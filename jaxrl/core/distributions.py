@@ -65,3 +65,19 @@ def squashed_gaussian(mean: jax.Array, log_std: jax.Array, noise: jax.Array) -> 
     gaussian = jnp.sum(-0.5 * noise**2 - log_std - _HALF_LOG_2PI, axis=-1)
     log_det = jnp.sum(2.0 * (_LOG_2 - u - jax.nn.softplus(-2.0 * u)), axis=-1)
     return jnp.tanh(u), gaussian - log_det
+
+
+GSDE_EPSILON = 1e-6  # added to gSDE's per-state variance (Stable-Baselines3's epsilon)
+
+
+def state_dependent_log_std(features: jax.Array, log_std: jax.Array) -> jax.Array:
+    """gSDE's per-state log-std ``[..., D]``: the noise ``z(s) @ W`` with independent weights
+    ``W ~ N(0, exp(log_std)^2)`` (``log_std``: [latent, D]) is Gaussian with variance
+    ``z(s)^2 @ exp(2 log_std)`` (plus ``GSDE_EPSILON``)."""
+    return 0.5 * jnp.log(features**2 @ jnp.exp(2.0 * log_std) + GSDE_EPSILON)
+
+
+def state_dependent_noise(features: jax.Array, log_std: jax.Array, unit_weights: jax.Array) -> jax.Array:
+    """gSDE's exploration noise ``z(s) @ (exp(log_std) * unit_weights)`` ``[..., D]``, for standard
+    normal ``unit_weights`` ``[..., latent, D]`` held between redraws."""
+    return jnp.einsum("...l,...ld->...d", features, jnp.exp(log_std) * unit_weights)

@@ -571,6 +571,27 @@ class SquashedGaussianActor(nn.Module):
         return mean, log_std
 
 
+class StateDependentActor(nn.Module):
+    """SAC's actor for gSDE (generalized state-dependent exploration, Raffin et al. 2022): the mean
+    of a Gaussian over pre-squash actions, clipped to [-clip_mean, clip_mean] as Stable-Baselines3
+    does; the last hidden layer's features ``z(s)``, without gradient (the noise does not train the
+    torso); and a learned log-std per (feature, action) noise weight, ``[latent, action_dim]``
+    (see ``jaxrl.core.distributions.state_dependent_log_std``)."""
+
+    action_dim: int
+    hidden: Sequence[int] = (64, 64)
+    activation: str = "relu"
+    log_std_init: float = -3.0
+    clip_mean: float = 2.0
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        features = MLP(self.hidden, self.activation)(obs)
+        mean = jnp.clip(dense(self.action_dim, 0.01)(features), -self.clip_mean, self.clip_mean)
+        log_std = self.param("log_std", nn.initializers.constant(self.log_std_init), (features.shape[-1], self.action_dim))
+        return mean, log_std, jax.lax.stop_gradient(features)
+
+
 class Critic(nn.Module):
     """Q(s, a): an MLP on the concatenated observation (flattened) and action."""
 
